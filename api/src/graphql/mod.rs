@@ -1,0 +1,56 @@
+//! The GraphQL schema. [`schema_builder`] is pure (no I/O) so the SDL can be printed without a
+//! database; [`build`] adds the connection and settings.
+
+pub mod calendar;
+pub mod common;
+pub mod connection;
+pub mod courses;
+pub mod enrollments;
+pub mod limits;
+pub mod node;
+pub mod orgs;
+pub mod pathways;
+pub mod people;
+pub mod record;
+pub mod viewer;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+
+use crate::config::GraphqlSettings;
+
+/// The query root.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    node::NodeQuery,
+    viewer::ViewerQuery,
+    orgs::OrgsQuery,
+    people::PeopleQuery,
+    calendar::CalendarQuery,
+    pathways::PathwaysQuery,
+    courses::CoursesQuery,
+    enrollments::EnrollmentsQuery,
+);
+
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The schema's types and fields, without data or extensions.
+pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .register_output_type::<node::Record>()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+/// The schema served: builder + database + limits.
+pub fn build(db: DatabaseConnection, settings: &GraphqlSettings) -> AppSchema {
+    schema_builder()
+        .data(db)
+        .data(settings.clone())
+        .extension(limits::Limits(settings.clone()))
+        .limit_recursive_depth(64)
+        .finish()
+}

@@ -1,0 +1,286 @@
+//! HTTP transport (API.md sections 1 and 5): `/graphql` (POST, GET, GraphiQL), `/healthz`,
+//! `/readyz`, `/metrics`, and the `X-Request-Id` on every response.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ErrorExtensions, ServerError};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use serde::Deserialize;
+
+use crate::auth::Viewer;
+use crate::auth::jwt::TokenKeys;
+use crate::error::{AppError, ErrorCode};
+use crate::graphql::AppSchema;
+use crate::graphql::connection::RequestContext;
+use crate::metrics::Metrics;
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Shared state of every worker (built once, cloned into `web::Data`).
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: DatabaseConnection,
+    pub keys: Arc<TokenKeys>,
+    pub metrics: Arc<Metrics>,
+    pub playground: bool,
+    pub request_timeout: Duration,
+}
+
+/// The request id of this request (set by the middleware in `startup`).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Takes a sane client-supplied `X-Request-Id` or makes one.
+pub fn request_id_for(req: &actix_web::dev::ServiceRequest) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
+/// Whether the client asked for `application/graphql-response+json`.
+fn wants_graphql_response(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON))
+}
+
+/// A response carrying only errors, before execution.
+fn error_response(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> HttpResponse {
+    let gql = err.extend();
+    let body = serde_json::json!({
+        "errors": [{
+            "message": gql.message,
+            "extensions": { "code": err.code().as_str(), "requestId": request_id(req) }
+        }]
+    });
+    let content_type = if wants_graphql_response(req) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    let status = if wants_graphql_response(req) { status } else { actix_web::http::StatusCode::OK };
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, content_type));
+    if err.code() == ErrorCode::Unauthenticated {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    response.body(body.to_string())
+}
+
+/// The caller, from the `Authorization` header. No header is anonymous; a bad one is an error.
+async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Viewer, AppError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Anonymous);
+    };
+    let text = value.to_str().map_err(|_| AppError::Unauthenticated)?;
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AppError::Unauthenticated)?;
+    let claims = state.keys.verify(token)?;
+    Viewer::from_claims(&state.db, claims).await
+}
+
+/// Sets `extensions.code` (when missing) and `extensions.requestId` on every error.
+fn finish_errors(errors: &mut [ServerError], request_id: &str) -> Vec<String> {
+    let mut codes = Vec::with_capacity(errors.len());
+    for error in errors.iter_mut() {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        let code = match extensions.get("code") {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            _ => {
+                // Parse and validation errors from the GraphQL engine itself.
+                extensions.set("code", ErrorCode::BadUserInput.as_str());
+                ErrorCode::BadUserInput.as_str().to_owned()
+            }
+        };
+        extensions.set("requestId", request_id);
+        codes.push(code);
+    }
+    codes
+}
+
+async fn execute(state: &AppState, req: &HttpRequest, request: async_graphql::Request, only_queries: bool) -> HttpResponse {
+    let started = Instant::now();
+    let _in_flight = state.metrics.start();
+    let request_id = request_id(req);
+    let operation = request.operation_name.clone().unwrap_or_default();
+    let viewer = match authenticate(state, req).await {
+        Ok(viewer) => viewer,
+        Err(err) => {
+            state.metrics.observe(&operation, started.elapsed().as_secs_f64(), &[err.code().as_str().to_owned()]);
+            return error_response(req, actix_web::http::StatusCode::UNAUTHORIZED, err);
+        }
+    };
+    if only_queries && is_mutation(&request) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .json(serde_json::json!({
+                "errors": [{ "message": "mutations must use POST", "extensions": { "code": "BAD_USER_INPUT", "requestId": request_id } }]
+            }));
+    }
+    let context = RequestContext::new(state.db.clone(), viewer);
+    let request = request.data(context);
+    let mut response = match tokio::time::timeout(state.request_timeout, state.schema.execute(request)).await {
+        Ok(response) => response,
+        Err(_) => async_graphql::Response::from_errors(vec![AppError::Timeout.extend().into_server_error(async_graphql::Pos::default())]),
+    };
+    let codes = finish_errors(&mut response.errors, &request_id);
+    state.metrics.observe(&operation, started.elapsed().as_secs_f64(), &codes);
+
+    let graphql_response = wants_graphql_response(req);
+    let not_executed = matches!(response.data, async_graphql::Value::Null) && !response.errors.is_empty();
+    let status = if graphql_response && not_executed {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    let content_type = if graphql_response { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    // A request that failed before execution has no `data` entry (GraphQL over HTTP).
+    let body = serde_json::to_value(&response).map(|mut value| {
+        if not_executed && let Some(object) = value.as_object_mut() {
+            object.remove("data");
+        }
+        value
+    });
+    match body.and_then(|value| serde_json::to_vec(&value)) {
+        Ok(body) => HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, content_type))
+            .body(body),
+        Err(e) => error_response(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, AppError::internal(e)),
+    }
+}
+
+/// Whether the operation a request would run is a mutation (GET may not run one).
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match (&request.operation_name, &doc.operations) {
+        (Some(name), ops) => ops.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, op)| op),
+        (None, ops) => ops.iter().next().map(|(_, op)| op),
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+/// `POST /graphql`: a JSON body `{ query, variables, operationName }`.
+pub async fn graphql_post(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("application/json") {
+        return error_response(
+            &req,
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::bad_input("content-type", "send the request as application/json"),
+        );
+    }
+    match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) => execute(&state, &req, request, false).await,
+        Err(_) => error_response(
+            &req,
+            actix_web::http::StatusCode::BAD_REQUEST,
+            AppError::bad_input("body", "the body must be a JSON object with a `query` string"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    operation_name: Option<String>,
+}
+
+/// `GET /graphql`: GraphiQL for browsers, else a query in the URL.
+pub async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let accepts_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let params = web::Query::<GetParams>::from_query(req.query_string()).ok();
+    let query = params.as_ref().and_then(|p| p.query.clone());
+    if accepts_html && state.playground && query.is_none() {
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(GraphiQLSource::build().endpoint("/graphql").title("Pathway Partner API").finish());
+    }
+    let Some(params) = params else {
+        return error_response(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "bad query string"));
+    };
+    let Some(query) = query else {
+        return error_response(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "`query` is required"));
+    };
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name.clone() {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables.as_deref().filter(|v| !v.is_empty()) {
+        match serde_json::from_str::<serde_json::Value>(variables) {
+            Ok(value) => request = request.variables(async_graphql::Variables::from_json(value)),
+            Err(_) => {
+                return error_response(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("variables", "`variables` must be JSON"));
+            }
+        }
+    }
+    execute(&state, &req, request, true).await
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// `GET /readyz`: the database answers and no migration is pending.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.db.ping().await.is_err() {
+        return HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unreachable");
+    }
+    match Migrator::get_pending_migrations(&state.db).await {
+        Ok(pending) if pending.is_empty() => HttpResponse::Ok().content_type("text/plain").body("ready"),
+        Ok(_) => HttpResponse::ServiceUnavailable().content_type("text/plain").body("migrations pending"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database not ready")
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = match &state.db {
+        DatabaseConnection::SqlxPostgresPoolConnection(_) => Some(state.db.get_postgres_connection_pool().size()),
+        DatabaseConnection::SqlxSqlitePoolConnection(_) => Some(state.db.get_sqlite_connection_pool().size()),
+        _ => None,
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(pool))
+}
+
+/// Puts the request id into request extensions and onto the response.
+pub fn set_request_id_header(headers: &mut actix_web::http::header::HeaderMap, id: &str) {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        headers.insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+}

@@ -1,0 +1,9 @@
+//! Service functions: plain async functions over a `ConnectionTrait`, returning [`AppResult`].
+//! Resolvers call these and never build SQL themselves.
+//!
+//! [`AppResult`]: crate::error::AppResult
+
+pub mod cursor;
+pub mod history;
+pub mod list;
+pub mod offerings;

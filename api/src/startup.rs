@@ -1,0 +1,97 @@
+//! Building and running the application: connect, migrate, seed, build the schema once, bind.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, Service};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::{TokenKeys, resolve_secret};
+use crate::config::Settings;
+use crate::db::{self, StatementCounter};
+use crate::error::AppError;
+use crate::http::{self, AppState, RequestId};
+use crate::metrics::Metrics;
+use crate::{demo, graphql};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: DatabaseConnection,
+    statements: StatementCounter,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let (db, statements) = db::connect(&settings.database).await?;
+        if settings.database.migrate {
+            Migrator::up(&db, None).await.map_err(AppError::from)?;
+        }
+        if settings.demo.seed && demo::is_empty(&db).await? {
+            let summary = demo::seed(&db, settings.demo.scale).await?;
+            tracing::info!(students = summary.students, schools = summary.schools, "seeded demo data");
+        }
+        let secret = resolve_secret(&settings.auth).map_err(anyhow::Error::msg)?;
+        let state = web::Data::new(AppState {
+            schema: graphql::build(db.clone(), &settings.graphql),
+            db: db.clone(),
+            keys: Arc::new(TokenKeys::new(&settings.auth, &secret)),
+            metrics: Arc::new(Metrics::new(statements.clone())),
+            playground: settings.graphql.playground,
+            request_timeout: Duration::from_secs(settings.server.request_timeout_seconds.max(1)),
+        });
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let max_body = settings.server.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap_fn(|req, srv| {
+                    let id = http::request_id_for(&req);
+                    req.extensions_mut().insert(RequestId(id.clone()));
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        http::set_request_id_header(res.headers_mut(), &id);
+                        Ok(res)
+                    }
+                })
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .route("/graphql", web::post().to(http::graphql_post))
+                .route("/graphql", web::get().to(http::graphql_get))
+                .route("/healthz", web::get().to(http::healthz))
+                .route("/readyz", web::get().to(http::readyz))
+                .route("/metrics", web::get().to(http::metrics))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            db,
+            statements,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The application's database connection (tests use it to arrange data).
+    pub fn db(&self) -> DatabaseConnection {
+        self.db.clone()
+    }
+
+    /// SQL statements executed so far (also `db_statements_total` on `/metrics`).
+    pub fn statements(&self) -> StatementCounter {
+        self.statements.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

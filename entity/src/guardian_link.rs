@@ -1,0 +1,30 @@
+//! `guardian_link` table: the GuardianLink record (DOMAIN.md area A/B).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "guardian_link")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub sourced_id: String,
+    pub status: String,
+    pub date_created: DateTimeUtc,
+    pub date_last_modified: DateTimeUtc,
+    pub version: i32,
+    pub metadata: Option<Json>,
+    pub created_by: Option<String>,
+    pub modified_by: Option<String>,
+    pub student_id: i64,
+    pub guardian_id: i64,
+    pub relationship: String,
+    pub has_parental_responsibility: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+crate::impl_record!(Model);
