@@ -4,7 +4,7 @@
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 BENCH_ARGS ?=
 
-.PHONY: fmt fmt-check lint test test-pg schema schema-check bench run check deny
+.PHONY: fmt fmt-check lint test test-pg schema schema-check audit bench run check deny
 
 fmt:
 	cargo fmt --all
@@ -37,6 +37,10 @@ schema-check:
 		echo "schema.graphql is stale: run make schema" >&2; exit 1; \
 	fi
 
+# The graphql-http audit suite (npm) against a fresh server: no MUST failure allowed.
+audit:
+	bash scripts/graphql-http-audit.sh
+
 # The bench binary builds the release server, starts it against PostgreSQL and prints figures.
 bench:
 	cargo run --release -p bench -- $(BENCH_ARGS)
@@ -48,4 +52,4 @@ run:
 deny:
 	cargo deny check bans licenses sources
 
-check: fmt-check lint test test-pg schema-check
+check: fmt-check lint test test-pg schema-check audit

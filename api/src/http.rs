@@ -61,8 +61,20 @@ fn wants_graphql_response(req: &HttpRequest) -> bool {
         .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON))
 }
 
-/// A response carrying only errors, before execution.
+/// A response carrying only errors, before execution. With `application/json` a GraphQL request
+/// error is HTTP 200 (the error is in the body); with `application/graphql-response+json` it is
+/// `status`.
 fn error_response(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> HttpResponse {
+    let status = if wants_graphql_response(req) { status } else { actix_web::http::StatusCode::OK };
+    errors_only(req, status, err)
+}
+
+/// A transport-level failure (no usable GraphQL request): always the given 4xx status.
+fn transport_error(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> HttpResponse {
+    errors_only(req, status, err)
+}
+
+fn errors_only(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> HttpResponse {
     let gql = err.extend();
     let body = serde_json::json!({
         "errors": [{
@@ -71,7 +83,6 @@ fn error_response(req: &HttpRequest, status: actix_web::http::StatusCode, err: A
         }]
     });
     let content_type = if wants_graphql_response(req) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
-    let status = if wants_graphql_response(req) { status } else { actix_web::http::StatusCode::OK };
     let mut response = HttpResponse::build(status);
     response.insert_header((header::CONTENT_TYPE, content_type));
     if err.code() == ErrorCode::Unauthenticated {
@@ -187,7 +198,7 @@ pub async fn graphql_post(state: web::Data<AppState>, req: HttpRequest, body: we
         .unwrap_or_default()
         .to_ascii_lowercase();
     if !content_type.starts_with("application/json") {
-        return error_response(
+        return transport_error(
             &req,
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::bad_input("content-type", "send the request as application/json"),
@@ -195,7 +206,7 @@ pub async fn graphql_post(state: web::Data<AppState>, req: HttpRequest, body: we
     }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
         Ok(request) => execute(&state, &req, request, false).await,
-        Err(_) => error_response(
+        Err(_) => transport_error(
             &req,
             actix_web::http::StatusCode::BAD_REQUEST,
             AppError::bad_input("body", "the body must be a JSON object with a `query` string"),
@@ -226,10 +237,10 @@ pub async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
             .body(GraphiQLSource::build().endpoint("/graphql").title("Pathway Partner API").finish());
     }
     let Some(params) = params else {
-        return error_response(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "bad query string"));
+        return transport_error(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "bad query string"));
     };
     let Some(query) = query else {
-        return error_response(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "`query` is required"));
+        return transport_error(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "`query` is required"));
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name.clone() {
@@ -239,7 +250,7 @@ pub async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
         match serde_json::from_str::<serde_json::Value>(variables) {
             Ok(value) => request = request.variables(async_graphql::Variables::from_json(value)),
             Err(_) => {
-                return error_response(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("variables", "`variables` must be JSON"));
+                return transport_error(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("variables", "`variables` must be JSON"));
             }
         }
     }
