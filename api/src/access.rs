@@ -114,7 +114,10 @@ fn people_at(schools: &[i64]) -> Condition {
     let with_role = Query::select()
         .column(role_assignment::Column::PersonId)
         .from(role_assignment::Entity)
-        .cond_where(active_role_condition(today()).add(role_assignment::Column::OrgId.is_in(schools.iter().copied())))
+        .cond_where(
+            active_role_condition(today())
+                .add(role_assignment::Column::OrgId.is_in(schools.iter().copied())),
+        )
         .to_owned();
     let guardians = Query::select()
         .column(guardian_link::Column::GuardianId)
@@ -169,7 +172,10 @@ structure_table!(
 );
 
 /// Personal data: the programme office sees all, schools their own (`school_condition`).
-fn personal(viewer: &Viewer, school_condition: impl FnOnce(&[i64]) -> Condition) -> AppResult<Condition> {
+fn personal(
+    viewer: &Viewer,
+    school_condition: impl FnOnce(&[i64]) -> Condition,
+) -> AppResult<Condition> {
     match Reach::of(viewer) {
         Reach::Public => Err(AppError::Unauthenticated),
         Reach::Programme => Ok(allow()),
@@ -244,8 +250,12 @@ impl Scoped for course_enrollment::Entity {
 pub fn students_condition(viewer: &Viewer) -> AppResult<Condition> {
     match Reach::of(viewer) {
         Reach::Public => Err(AppError::Unauthenticated),
-        Reach::Programme => Ok(Condition::all().add(person::Column::Id.in_subquery(all_students()))),
-        Reach::Schools(s) => Ok(Condition::all().add(person::Column::Id.in_subquery(students_at(&s)))),
+        Reach::Programme => {
+            Ok(Condition::all().add(person::Column::Id.in_subquery(all_students())))
+        }
+        Reach::Schools(s) => {
+            Ok(Condition::all().add(person::Column::Id.in_subquery(students_at(&s))))
+        }
         Reach::NoPersonalData => Ok(deny()),
     }
 }

@@ -30,7 +30,9 @@ pub struct Change {
 pub async fn reserve(db: &impl ConnectionTrait, count: i64) -> AppResult<i64> {
     let backend = db.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => "UPDATE change_seq SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq",
+        DbBackend::Postgres => {
+            "UPDATE change_seq SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq"
+        }
         _ => "UPDATE change_seq SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq",
     };
     let row = db
@@ -42,7 +44,11 @@ pub async fn reserve(db: &impl ConnectionTrait, count: i64) -> AppResult<i64> {
 }
 
 /// Appends events for `changes`, in order, at time `at`.
-pub async fn record(db: &impl ConnectionTrait, changes: &[Change], at: DateTime<Utc>) -> AppResult<()> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    changes: &[Change],
+    at: DateTime<Utc>,
+) -> AppResult<()> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -50,16 +56,21 @@ pub async fn record(db: &impl ConnectionTrait, changes: &[Change], at: DateTime<
     let first = reserve(db, count).await?;
     for (chunk_index, chunk) in changes.chunks(500).enumerate() {
         let offset = i64::try_from(chunk_index * 500).map_err(AppError::internal)?;
-        let models = chunk.iter().zip(0_i64..).map(|(c, i)| change_event::ActiveModel {
-            seq: Set(first + offset + i),
-            entity_type: Set(c.entity_type.to_owned()),
-            entity_id: Set(c.entity_id),
-            sourced_id: Set(c.sourced_id.clone()),
-            operation: Set(c.operation.to_owned()),
-            version: Set(c.version),
-            at: Set(at),
-        });
-        change_event::Entity::insert_many(models).exec_without_returning(db).await?;
+        let models = chunk
+            .iter()
+            .zip(0_i64..)
+            .map(|(c, i)| change_event::ActiveModel {
+                seq: Set(first + offset + i),
+                entity_type: Set(c.entity_type.to_owned()),
+                entity_id: Set(c.entity_id),
+                sourced_id: Set(c.sourced_id.clone()),
+                operation: Set(c.operation.to_owned()),
+                version: Set(c.version),
+                at: Set(at),
+            });
+        change_event::Entity::insert_many(models)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }

@@ -12,7 +12,11 @@ use crate::startup::Application;
 use crate::{db, demo, graphql, telemetry};
 
 #[derive(Parser)]
-#[command(name = "api", version, about = "Pathway Partner API: GraphQL service for the CLAP-TECH pathway")]
+#[command(
+    name = "api",
+    version,
+    about = "Pathway Partner API: GraphQL service for the CLAP-TECH pathway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -69,7 +73,10 @@ pub fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -101,7 +108,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let (db, _) = db::connect(&settings.database).await?;
             Migrator::up(&db, None).await?;
             if !demo::is_empty(&db).await? {
-                anyhow::bail!("the database already holds data; seed-demo only seeds an empty database");
+                anyhow::bail!(
+                    "the database already holds data; seed-demo only seeds an empty database"
+                );
             }
             let started = std::time::Instant::now();
             let summary = demo::seed(&db, scale).await?;
@@ -119,7 +128,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             print!("{}", graphql::sdl());
             Ok(())
         }
-        Command::Token { role, org, sub, scope, ttl, client_id } => {
+        Command::Token {
+            role,
+            org,
+            sub,
+            scope,
+            ttl,
+            client_id,
+        } => {
             for name in &role {
                 if Role::parse(name).is_none() {
                     let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
@@ -129,7 +145,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let ttl_seconds = parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
             let secret = resolve_secret(&settings.auth).map_err(anyhow::Error::msg)?;
             let keys = TokenKeys::new(&settings.auth, &secret);
-            let subject = sub.unwrap_or_else(|| format!("dev-{}", role.first().map(String::as_str).unwrap_or("user")));
+            let subject = sub.unwrap_or_else(|| {
+                format!("dev-{}", role.first().map(String::as_str).unwrap_or("user"))
+            });
             let token = keys.sign(&TokenRequest {
                 subject,
                 org,
@@ -150,7 +168,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let url = format!("http://{host}:{}/graphql", app.port());
     tracing::info!(%url, "serving GraphQL");
     println!("Pathway Partner API listening: GraphiQL at {url}");
-    println!("Get a token:  cargo run -p api -- token --role programmeAdmin --org org-claptech-centre");
+    println!(
+        "Get a token:  cargo run -p api -- token --role programmeAdmin --org org-claptech-centre"
+    );
     println!("Then send it as the header  Authorization: Bearer <token>");
     app.run_until_stopped().await?;
     Ok(())

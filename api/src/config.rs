@@ -93,8 +93,8 @@ impl Settings {
         Ok(settings)
     }
 
-    fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError>
-    {
+    fn defaults()
+    -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
         config::Config::builder()
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
@@ -169,7 +169,10 @@ impl Settings {
             return Err("APP_AUTH__JWT_SECRET must be at least 32 bytes long".into());
         }
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return Err(format!(
                 "APP_DATABASE__URL must start with sqlite:, postgres:// or postgresql:// (got scheme {:?})",
                 url.split(':').next().unwrap_or_default()
@@ -195,10 +198,10 @@ impl Settings {
 /// Turns a `config` error such as "invalid digit found in string for key `server.port`" into one
 /// naming the environment variable, e.g. `APP_SERVER__PORT`.
 fn describe_config_error(message: &str) -> String {
-    let key = message
-        .split('`')
-        .nth(1)
-        .filter(|k| k.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+    let key = message.split('`').nth(1).filter(|k| {
+        k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    });
     match key {
         Some(key) => format!(
             "bad setting APP_{}: {message}",

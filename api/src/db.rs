@@ -20,7 +20,9 @@ impl StatementCounter {
     }
 }
 
-pub async fn connect(settings: &DatabaseSettings) -> AppResult<(DatabaseConnection, StatementCounter)> {
+pub async fn connect(
+    settings: &DatabaseSettings,
+) -> AppResult<(DatabaseConnection, StatementCounter)> {
     if let Some(path) = sqlite_path(&settings.url)
         && let Some(dir) = std::path::Path::new(path).parent()
         && !dir.as_os_str().is_empty()
@@ -30,7 +32,11 @@ pub async fn connect(settings: &DatabaseSettings) -> AppResult<(DatabaseConnecti
     let mut options = ConnectOptions::new(settings.url.clone());
     let is_sqlite = settings.url.starts_with("sqlite:");
     options
-        .max_connections(if is_sqlite { settings.max_connections.min(4) } else { settings.max_connections })
+        .max_connections(if is_sqlite {
+            settings.max_connections.min(4)
+        } else {
+            settings.max_connections
+        })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
@@ -50,7 +56,9 @@ pub async fn connect(settings: &DatabaseSettings) -> AppResult<(DatabaseConnecti
 
 /// The file path of an `sqlite:` URL, if it names a file.
 pub fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then_some(path)
 }

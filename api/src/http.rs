@@ -41,7 +41,12 @@ pub fn request_id_for(req: &actix_web::dev::ServiceRequest) -> String {
     req.headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
@@ -64,17 +69,33 @@ fn wants_graphql_response(req: &HttpRequest) -> bool {
 /// A response carrying only errors, before execution. With `application/json` a GraphQL request
 /// error is HTTP 200 (the error is in the body); with `application/graphql-response+json` it is
 /// `status`.
-fn error_response(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> HttpResponse {
-    let status = if wants_graphql_response(req) { status } else { actix_web::http::StatusCode::OK };
+fn error_response(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    err: AppError,
+) -> HttpResponse {
+    let status = if wants_graphql_response(req) {
+        status
+    } else {
+        actix_web::http::StatusCode::OK
+    };
     errors_only(req, status, err)
 }
 
 /// A transport-level failure (no usable GraphQL request): always the given 4xx status.
-fn transport_error(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> HttpResponse {
+fn transport_error(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    err: AppError,
+) -> HttpResponse {
     errors_only(req, status, err)
 }
 
-fn errors_only(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> HttpResponse {
+fn errors_only(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    err: AppError,
+) -> HttpResponse {
     let gql = err.extend();
     let body = serde_json::json!({
         "errors": [{
@@ -82,7 +103,11 @@ fn errors_only(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppE
             "extensions": { "code": err.code().as_str(), "requestId": request_id(req) }
         }]
     });
-    let content_type = if wants_graphql_response(req) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    let content_type = if wants_graphql_response(req) {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
     let mut response = HttpResponse::build(status);
     response.insert_header((header::CONTENT_TYPE, content_type));
     if err.code() == ErrorCode::Unauthenticated {
@@ -126,7 +151,12 @@ fn finish_errors(errors: &mut [ServerError], request_id: &str) -> Vec<String> {
     codes
 }
 
-async fn execute(state: &AppState, req: &HttpRequest, request: async_graphql::Request, only_queries: bool) -> HttpResponse {
+async fn execute(
+    state: &AppState,
+    req: &HttpRequest,
+    request: async_graphql::Request,
+    only_queries: bool,
+) -> HttpResponse {
     let started = Instant::now();
     let _in_flight = state.metrics.start();
     let request_id = request_id(req);
@@ -134,7 +164,11 @@ async fn execute(state: &AppState, req: &HttpRequest, request: async_graphql::Re
     let viewer = match authenticate(state, req).await {
         Ok(viewer) => viewer,
         Err(err) => {
-            state.metrics.observe(&operation, started.elapsed().as_secs_f64(), &[err.code().as_str().to_owned()]);
+            state.metrics.observe(
+                &operation,
+                started.elapsed().as_secs_f64(),
+                &[err.code().as_str().to_owned()],
+            );
             return error_response(req, actix_web::http::StatusCode::UNAUTHORIZED, err);
         }
     };
@@ -147,21 +181,33 @@ async fn execute(state: &AppState, req: &HttpRequest, request: async_graphql::Re
     }
     let context = RequestContext::new(state.db.clone(), viewer);
     let request = request.data(context);
-    let mut response = match tokio::time::timeout(state.request_timeout, state.schema.execute(request)).await {
-        Ok(response) => response,
-        Err(_) => async_graphql::Response::from_errors(vec![AppError::Timeout.extend().into_server_error(async_graphql::Pos::default())]),
-    };
+    let mut response =
+        match tokio::time::timeout(state.request_timeout, state.schema.execute(request)).await {
+            Ok(response) => response,
+            Err(_) => async_graphql::Response::from_errors(vec![
+                AppError::Timeout
+                    .extend()
+                    .into_server_error(async_graphql::Pos::default()),
+            ]),
+        };
     let codes = finish_errors(&mut response.errors, &request_id);
-    state.metrics.observe(&operation, started.elapsed().as_secs_f64(), &codes);
+    state
+        .metrics
+        .observe(&operation, started.elapsed().as_secs_f64(), &codes);
 
     let graphql_response = wants_graphql_response(req);
-    let not_executed = matches!(response.data, async_graphql::Value::Null) && !response.errors.is_empty();
+    let not_executed =
+        matches!(response.data, async_graphql::Value::Null) && !response.errors.is_empty();
     let status = if graphql_response && not_executed {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {
         actix_web::http::StatusCode::OK
     };
-    let content_type = if graphql_response { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
     // A request that failed before execution has no `data` entry (GraphQL over HTTP).
     let body = serde_json::to_value(&response).map(|mut value| {
         if not_executed && let Some(object) = value.as_object_mut() {
@@ -173,7 +219,11 @@ async fn execute(state: &AppState, req: &HttpRequest, request: async_graphql::Re
         Ok(body) => HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, content_type))
             .body(body),
-        Err(e) => error_response(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, AppError::internal(e)),
+        Err(e) => error_response(
+            req,
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::internal(e),
+        ),
     }
 }
 
@@ -183,14 +233,21 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
         return false;
     };
     let operation = match (&request.operation_name, &doc.operations) {
-        (Some(name), ops) => ops.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, op)| op),
+        (Some(name), ops) => ops
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .map(|(_, op)| op),
         (None, ops) => ops.iter().next().map(|(_, op)| op),
     };
     operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
 }
 
 /// `POST /graphql`: a JSON body `{ query, variables, operationName }`.
-pub async fn graphql_post(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn graphql_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -209,7 +266,10 @@ pub async fn graphql_post(state: web::Data<AppState>, req: HttpRequest, body: we
         Err(_) => transport_error(
             &req,
             actix_web::http::StatusCode::BAD_REQUEST,
-            AppError::bad_input("body", "the body must be a JSON object with a `query` string"),
+            AppError::bad_input(
+                "body",
+                "the body must be a JSON object with a `query` string",
+            ),
         ),
     }
 }
@@ -234,13 +294,26 @@ pub async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
     if accepts_html && state.playground && query.is_none() {
         return HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
-            .body(GraphiQLSource::build().endpoint("/graphql").title("Pathway Partner API").finish());
+            .body(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .title("Pathway Partner API")
+                    .finish(),
+            );
     }
     let Some(params) = params else {
-        return transport_error(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "bad query string"));
+        return transport_error(
+            &req,
+            actix_web::http::StatusCode::BAD_REQUEST,
+            AppError::bad_input("query", "bad query string"),
+        );
     };
     let Some(query) = query else {
-        return transport_error(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("query", "`query` is required"));
+        return transport_error(
+            &req,
+            actix_web::http::StatusCode::BAD_REQUEST,
+            AppError::bad_input("query", "`query` is required"),
+        );
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name.clone() {
@@ -250,7 +323,11 @@ pub async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
         match serde_json::from_str::<serde_json::Value>(variables) {
             Ok(value) => request = request.variables(async_graphql::Variables::from_json(value)),
             Err(_) => {
-                return transport_error(&req, actix_web::http::StatusCode::BAD_REQUEST, AppError::bad_input("variables", "`variables` must be JSON"));
+                return transport_error(
+                    &req,
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    AppError::bad_input("variables", "`variables` must be JSON"),
+                );
             }
         }
     }
@@ -265,14 +342,22 @@ pub async fn healthz() -> HttpResponse {
 /// `GET /readyz`: the database answers and no migration is pending.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.db.ping().await.is_err() {
-        return HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unreachable");
+        return HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unreachable");
     }
     match Migrator::get_pending_migrations(&state.db).await {
-        Ok(pending) if pending.is_empty() => HttpResponse::Ok().content_type("text/plain").body("ready"),
-        Ok(_) => HttpResponse::ServiceUnavailable().content_type("text/plain").body("migrations pending"),
+        Ok(pending) if pending.is_empty() => {
+            HttpResponse::Ok().content_type("text/plain").body("ready")
+        }
+        Ok(_) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("migrations pending"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database not ready")
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database not ready")
         }
     }
 }
@@ -280,8 +365,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = match &state.db {
-        DatabaseConnection::SqlxPostgresPoolConnection(_) => Some(state.db.get_postgres_connection_pool().size()),
-        DatabaseConnection::SqlxSqlitePoolConnection(_) => Some(state.db.get_sqlite_connection_pool().size()),
+        DatabaseConnection::SqlxPostgresPoolConnection(_) => {
+            Some(state.db.get_postgres_connection_pool().size())
+        }
+        DatabaseConnection::SqlxSqlitePoolConnection(_) => {
+            Some(state.db.get_sqlite_connection_pool().size())
+        }
         _ => None,
     };
     HttpResponse::Ok()

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::db::StatementCounter;
 
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -76,29 +78,58 @@ impl Metrics {
         use std::fmt::Write;
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP graphql_requests_total GraphQL requests by operation name.");
+        let _ = writeln!(
+            out,
+            "# HELP graphql_requests_total GraphQL requests by operation name."
+        );
         let _ = writeln!(out, "# TYPE graphql_requests_total counter");
         for (op, n) in &inner.requests {
             let _ = writeln!(out, "graphql_requests_total{{operation=\"{op}\"}} {n}");
         }
-        let _ = writeln!(out, "# HELP graphql_request_duration_seconds GraphQL request latency by operation name.");
+        let _ = writeln!(
+            out,
+            "# HELP graphql_request_duration_seconds GraphQL request latency by operation name."
+        );
         let _ = writeln!(out, "# TYPE graphql_request_duration_seconds histogram");
         for (op, h) in &inner.latency {
             for (i, bound) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "graphql_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {}", h.counts[i]);
+                let _ = writeln!(
+                    out,
+                    "graphql_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {}",
+                    h.counts[i]
+                );
             }
-            let _ = writeln!(out, "graphql_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "graphql_request_duration_seconds_sum{{operation=\"{op}\"}} {}", h.sum);
-            let _ = writeln!(out, "graphql_request_duration_seconds_count{{operation=\"{op}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "graphql_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "graphql_request_duration_seconds_sum{{operation=\"{op}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "graphql_request_duration_seconds_count{{operation=\"{op}\"}} {}",
+                h.count
+            );
         }
         let _ = writeln!(out, "# HELP graphql_errors_total GraphQL errors by code.");
         let _ = writeln!(out, "# TYPE graphql_errors_total counter");
         for (code, n) in &inner.errors {
             let _ = writeln!(out, "graphql_errors_total{{code=\"{code}\"}} {n}");
         }
-        let _ = writeln!(out, "# HELP http_requests_in_flight GraphQL requests being served.");
+        let _ = writeln!(
+            out,
+            "# HELP http_requests_in_flight GraphQL requests being served."
+        );
         let _ = writeln!(out, "# TYPE http_requests_in_flight gauge");
-        let _ = writeln!(out, "http_requests_in_flight {}", self.in_flight.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "http_requests_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
         let _ = writeln!(out, "# HELP db_statements_total SQL statements executed.");
         let _ = writeln!(out, "# TYPE db_statements_total counter");
         let _ = writeln!(out, "db_statements_total {}", self.statements.get());
@@ -118,5 +149,9 @@ fn sanitize(text: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(64)
         .collect();
-    if cleaned.is_empty() { "anonymous".into() } else { cleaned }
+    if cleaned.is_empty() {
+        "anonymous".into()
+    } else {
+        cleaned
+    }
 }

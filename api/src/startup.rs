@@ -32,7 +32,11 @@ impl Application {
         }
         if settings.demo.seed && demo::is_empty(&db).await? {
             let summary = demo::seed(&db, settings.demo.scale).await?;
-            tracing::info!(students = summary.students, schools = summary.schools, "seeded demo data");
+            tracing::info!(
+                students = summary.students,
+                schools = summary.schools,
+                "seeded demo data"
+            );
         }
         let secret = resolve_secret(&settings.auth).map_err(anyhow::Error::msg)?;
         let state = web::Data::new(AppState {

@@ -5,8 +5,8 @@ use sea_orm_migration::prelude::*;
 
 pub use sea_orm_migration::MigratorTrait;
 
-mod m20261124_000001_tables;
 mod m20261124_000001_init;
+mod m20261124_000001_tables;
 
 pub struct Migrator;
 

@@ -78,7 +78,10 @@ fn record_indexes(spec: &TableSpec) -> Vec<String> {
         "CREATE INDEX ix_{t}_modified ON {t} (date_last_modified, id)"
     )];
     for col in spec.columns.iter().filter(|c| c.references.is_some()) {
-        sql.push(format!("CREATE INDEX ix_{t}_{c} ON {t} ({c})", c = col.name));
+        sql.push(format!(
+            "CREATE INDEX ix_{t}_{c} ON {t} ({c})",
+            c = col.name
+        ));
     }
     for index in spec.indexes {
         let (kind, filter) = if index.unique {
@@ -132,8 +135,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        db.execute_unprepared("CREATE INDEX ix_offering_term_session ON offering_term (session_id)")
-            .await?;
+        db.execute_unprepared(
+            "CREATE INDEX ix_offering_term_session ON offering_term (session_id)",
+        )
+        .await?;
 
         manager
             .create_table(
@@ -202,7 +207,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in ["change_seq", "change_event", "status_history", "offering_term"] {
+        for name in [
+            "change_seq",
+            "change_event",
+            "status_history",
+            "offering_term",
+        ] {
             manager
                 .drop_table(Table::drop().table(Alias::new(name)).to_owned())
                 .await?;

@@ -128,7 +128,10 @@ pub fn resolve_secret(settings: &AuthSettings) -> Result<SecretString, String> {
     );
     std::fs::create_dir_all("data").map_err(|e| format!("cannot create ./data: {e}"))?;
     write_private(path, &generated).map_err(|e| {
-        format!("cannot write {}: {e} (set APP_AUTH__JWT_SECRET instead)", path.display())
+        format!(
+            "cannot write {}: {e} (set APP_AUTH__JWT_SECRET instead)",
+            path.display()
+        )
     })?;
     Ok(SecretString::from(generated))
 }
@@ -154,8 +157,13 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
 /// Parses `30m`, `1h`, `2d` or plain seconds.
 pub fn parse_ttl(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: i64 = number.parse().map_err(|_| format!("bad duration {text:?}"))?;
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("bad duration {text:?}"))?;
     let factor = match unit {
         "" | "s" => 1,
         "m" => 60,

@@ -117,11 +117,7 @@ impl Viewer {
             org_sourced_id: claims.org,
             org,
             roles,
-            scopes: claims
-                .scope
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
             client_id: claims.client_id,
         }))
     }

@@ -62,7 +62,11 @@ order_input!(
         DateLastModified => academic_session::Column::DateLastModified,
     }
 );
-list_inputs!(AcademicSessionFilter, AcademicSessionOrder, academic_session::Column);
+list_inputs!(
+    AcademicSessionFilter,
+    AcademicSessionOrder,
+    academic_session::Column
+);
 
 record_object!(
     /// A school year, term, semester or grading period. Dates are Hong Kong dates and the end
@@ -100,7 +104,9 @@ impl AcademicSession {
     /// The session this one lies within.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<AcademicSession>> {
         match self.row.parent_id {
-            Some(id) => load_one::<academic_session::Entity, AcademicSession>(ctx, id).await.extend(),
+            Some(id) => load_one::<academic_session::Entity, AcademicSession>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }
@@ -108,16 +114,45 @@ impl AcademicSession {
     /// Owning organisation; null for the programme calendar.
     async fn org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         match self.row.org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id).await.extend(),
+            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }
 
     /// Sessions within this one (a year's terms).
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn children(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<AcademicSessionFilter>, order_by: Option<Vec<AcademicSessionOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<AcademicSession>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<academic_session::Entity, _, _, _>(ctx, Some((academic_session::Column::ParentId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<AcademicSessionFilter>,
+        order_by: Option<Vec<AcademicSessionOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<AcademicSession>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<academic_session::Entity, _, _, _>(
+            ctx,
+            Some((academic_session::Column::ParentId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }
 
@@ -128,8 +163,35 @@ pub struct CalendarQuery;
 impl CalendarQuery {
     /// Academic sessions (requires a token).
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn academic_sessions(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<AcademicSessionFilter>, order_by: Option<Vec<AcademicSessionOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<AcademicSession>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<academic_session::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn academic_sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<AcademicSessionFilter>,
+        order_by: Option<Vec<AcademicSessionOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<AcademicSession>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<academic_session::Entity, _, _, _>(
+            ctx,
+            None,
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }

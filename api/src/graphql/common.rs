@@ -1,7 +1,7 @@
 //! Shared GraphQL building blocks: global ids, the `Date` scalar, record status, ordering, the
 //! typed filter inputs and the macros that declare each type's enums, filters and orderings.
 
-use async_graphql::{Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, ID};
+use async_graphql::{Enum, ID, InputObject, InputValueError, InputValueResult, Scalar, ScalarType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -259,7 +259,11 @@ impl FieldFilter for BooleanFilter {
             all = all.add(col.clone().eq(v));
         }
         if let Some(is_null) = self.is_null {
-            all = all.add(if is_null { col.is_null() } else { col.is_not_null() });
+            all = all.add(if is_null {
+                col.is_null()
+            } else {
+                col.is_not_null()
+            });
         }
         Ok(all)
     }
@@ -288,7 +292,9 @@ impl FieldFilter for IdFilter {
             field,
         } = target
         else {
-            return Err(AppError::internal(anyhow::anyhow!("id filter on a plain column")));
+            return Err(AppError::internal(anyhow::anyhow!(
+                "id filter on a plain column"
+            )));
         };
         let lookup = |ids: Vec<String>| {
             Query::select()
@@ -313,7 +319,11 @@ impl FieldFilter for IdFilter {
             all = all.add(fk.clone().in_subquery(lookup(ids)));
         }
         if let Some(is_null) = self.is_null {
-            all = all.add(if is_null { fk.clone().is_null() } else { fk.clone().is_not_null() });
+            all = all.add(if is_null {
+                fk.clone().is_null()
+            } else {
+                fk.clone().is_not_null()
+            });
         }
         Ok(all)
     }
@@ -411,7 +421,11 @@ pub fn enum_condition(
         all = all.add(any);
     }
     if let Some(is_null) = is_null {
-        all = all.add(if is_null { col.clone().is_null() } else { col.is_not_null() });
+        all = all.add(if is_null {
+            col.clone().is_null()
+        } else {
+            col.is_not_null()
+        });
     }
     Ok(all)
 }
@@ -495,7 +509,10 @@ mod tests {
     #[test]
     fn global_ids_round_trip() {
         let id = global_id("Person", "stu-1");
-        assert_eq!(decode_global_id(id.as_str()), Some(("Person".into(), "stu-1".into())));
+        assert_eq!(
+            decode_global_id(id.as_str()),
+            Some(("Person".into(), "stu-1".into()))
+        );
         assert_eq!(decode_global_id("plain-sourced-id"), None);
     }
 

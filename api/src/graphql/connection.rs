@@ -70,12 +70,21 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub(crate) fn get<L: Send + Sync + 'static>(&self, make: impl FnOnce(DatabaseConnection, Arc<Viewer>) -> L) -> Arc<DataLoader<L>> {
+    pub(crate) fn get<L: Send + Sync + 'static>(
+        &self,
+        make: impl FnOnce(DatabaseConnection, Arc<Viewer>) -> L,
+    ) -> Arc<DataLoader<L>> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(loader) = map.get(&TypeId::of::<L>()).and_then(|l| l.clone().downcast::<DataLoader<L>>().ok()) {
+        if let Some(loader) = map
+            .get(&TypeId::of::<L>())
+            .and_then(|l| l.clone().downcast::<DataLoader<L>>().ok())
+        {
             return loader;
         }
-        let loader = Arc::new(DataLoader::new(make(self.db.clone(), self.viewer.clone()), tokio::spawn));
+        let loader = Arc::new(DataLoader::new(
+            make(self.db.clone(), self.viewer.clone()),
+            tokio::spawn,
+        ));
         map.insert(TypeId::of::<L>(), loader.clone());
         loader
     }
@@ -121,7 +130,10 @@ where
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, E::Model>, AppError> {
         let scope = E::scope(&self.viewer)?;
         let rows = list::by_sourced_ids::<E>(&self.db, keys, scope).await?;
-        Ok(rows.into_iter().map(|r| (r.sourced_id().to_owned(), r)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.sourced_id().to_owned(), r))
+            .collect())
     }
 }
 
@@ -169,7 +181,10 @@ where
     type Value = Page<E::Model>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[ChildKey<E>]) -> Result<HashMap<ChildKey<E>, Page<E::Model>>, AppError> {
+    async fn load(
+        &self,
+        keys: &[ChildKey<E>],
+    ) -> Result<HashMap<ChildKey<E>, Page<E::Model>>, AppError> {
         let mut by_spec: HashMap<&str, (Arc<ChildSpec<E>>, Vec<i64>)> = HashMap::new();
         for ChildKey(parent, spec) in keys {
             by_spec
@@ -180,7 +195,8 @@ where
         }
         let mut out = HashMap::new();
         for (spec, parents) in by_spec.into_values() {
-            let mut pages = list::list_children::<E>(&self.db, spec.fk, &parents, &spec.query).await?;
+            let mut pages =
+                list::list_children::<E>(&self.db, spec.fk, &parents, &spec.query).await?;
             for parent in parents {
                 let page = pages.remove(&parent).unwrap_or_default();
                 out.insert(ChildKey(parent, spec.clone()), page);
@@ -216,7 +232,13 @@ where
         }
         let mut out = HashMap::new();
         for (spec, parents) in by_spec.into_values() {
-            let counts = list::count_children::<E>(&self.db, spec.fk, &parents, spec.query.condition.clone()).await?;
+            let counts = list::count_children::<E>(
+                &self.db,
+                spec.fk,
+                &parents,
+                spec.query.condition.clone(),
+            )
+            .await?;
             for parent in parents {
                 let n = counts.get(&parent).copied().unwrap_or(0);
                 out.insert(ChildKey(parent, spec.clone()), n);
@@ -242,7 +264,10 @@ where
 }
 
 /// Loads records by sourcedId in the viewer's scope.
-pub async fn load_by_sourced_ids<E>(ctx: &Context<'_>, ids: Vec<String>) -> AppResult<HashMap<String, E::Model>>
+pub async fn load_by_sourced_ids<E>(
+    ctx: &Context<'_>,
+    ids: Vec<String>,
+) -> AppResult<HashMap<String, E::Model>>
 where
     E: Scoped,
     E::Model: RecordModel + Send + Sync + Clone,
@@ -307,7 +332,10 @@ pub fn list_query<E: Scoped>(
     let first = size("first", args.first)?;
     let last = size("last", args.last)?;
     if first.is_some() && last.is_some() {
-        return Err(AppError::bad_input("last", "pass either `first` or `last`, not both"));
+        return Err(AppError::bad_input(
+            "last",
+            "pass either `first` or `last`, not both",
+        ));
     }
     let backward = last.is_some() || (args.before.is_some() && first.is_none());
     let default_size = u64::from(limits.default_page_size.unsigned_abs());
@@ -325,10 +353,12 @@ pub fn list_query<E: Scoped>(
         .transpose()?;
     let mut condition = Condition::all().add(scope).add(filter);
     if !args.include_deleted {
-        condition = condition.add(Expr::col((E::default(), Alias::new("status"))).eq(entity::STATUS_ACTIVE));
+        condition = condition
+            .add(Expr::col((E::default(), Alias::new("status"))).eq(entity::STATUS_ACTIVE));
     }
     if let Some(since) = args.changed_since {
-        condition = condition.add(Expr::col((E::default(), Alias::new("date_last_modified"))).gte(since));
+        condition =
+            condition.add(Expr::col((E::default(), Alias::new("date_last_modified"))).gte(since));
     }
     Ok(ListQuery {
         condition,
@@ -342,7 +372,12 @@ pub fn list_query<E: Scoped>(
     })
 }
 
-fn to_connection<E, T>(ctx: &Context<'_>, order: &[(E::Column, Order)], page: Page<E::Model>, count: ConnectionCount) -> AppResult<Conn<T>>
+fn to_connection<E, T>(
+    ctx: &Context<'_>,
+    order: &[(E::Column, Order)],
+    page: Page<E::Model>,
+    count: ConnectionCount,
+) -> AppResult<Conn<T>>
 where
     E: EntityTrait,
     E::Model: RecordModel,
@@ -352,7 +387,8 @@ where
     request(ctx)?
         .actual_cost
         .fetch_add(page.rows.len() as u64 + 1, Ordering::Relaxed);
-    let mut connection = Connection::with_additional_fields(page.has_previous_page, page.has_next_page, count);
+    let mut connection =
+        Connection::with_additional_fields(page.has_previous_page, page.has_next_page, count);
     connection.edges.extend(page.rows.into_iter().map(|row| {
         let cursor = list::row_cursor::<E>(order, &signature, &row);
         Edge::new(cursor, T::from(row))
@@ -382,20 +418,40 @@ where
 
 /// A nested list: the children of `parent` through foreign key `fk`, batched with every other
 /// parent that asks for the same page in this request.
-pub async fn child_connection<E, T>(ctx: &Context<'_>, fk: E::Column, parent: i64, query: ListQuery<E>) -> AppResult<Conn<T>>
+pub async fn child_connection<E, T>(
+    ctx: &Context<'_>,
+    fk: E::Column,
+    parent: i64,
+    query: ListQuery<E>,
+) -> AppResult<Conn<T>>
 where
     E: Scoped,
     E::Model: RecordModel + FromQueryResult + Send + Sync + Clone,
     E::Column: Send + Sync,
     T: OutputType + From<E::Model>,
 {
-    let key = format!("{}|{:?}|{:?}|{:?}", fk.as_str(), query.condition, query.order, query.window);
+    let key = format!(
+        "{}|{:?}|{:?}|{:?}",
+        fk.as_str(),
+        query.condition,
+        query.order,
+        query.window
+    );
     let order = query.order.clone();
     let spec = Arc::new(ChildSpec { fk, query, key });
     let loaders = &request(ctx)?.loaders;
-    let pages = loaders.get(|db, _| Children::<E> { db, _entity: PhantomData });
-    let counts = loaders.get(|db, _| ChildCounts::<E> { db, _entity: PhantomData });
-    let page = pages.load_one(ChildKey(parent, spec.clone())).await?.unwrap_or_default();
+    let pages = loaders.get(|db, _| Children::<E> {
+        db,
+        _entity: PhantomData,
+    });
+    let counts = loaders.get(|db, _| ChildCounts::<E> {
+        db,
+        _entity: PhantomData,
+    });
+    let page = pages
+        .load_one(ChildKey(parent, spec.clone()))
+        .await?
+        .unwrap_or_default();
     let count = ConnectionCount {
         count: Arc::new(move || {
             let counts = counts.clone();

@@ -6,7 +6,9 @@ use std::marker::PhantomData;
 use async_graphql::dataloader::Loader;
 use async_graphql::{ComplexObject, Context, Object, Result};
 use chrono::{DateTime, Utc};
-use entity::{academic_session, cohort, course, course_enrollment, course_offering, org, stage_course};
+use entity::{
+    academic_session, cohort, course, course_enrollment, course_offering, org, stage_course,
+};
 use sea_orm::{Condition, DatabaseConnection};
 
 use super::calendar::AcademicSession;
@@ -127,7 +129,9 @@ impl Course {
 
     /// Provider.
     async fn provider_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        load_one::<org::Entity, Organization>(ctx, self.row.provider_org_id).await.extend()
+        load_one::<org::Entity, Organization>(ctx, self.row.provider_org_id)
+            .await
+            .extend()
     }
 
     /// ApL area of studies.
@@ -157,16 +161,70 @@ impl Course {
 
     /// The pathway stages this course belongs to.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn stages(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<StageCourseFilter>, order_by: Option<Vec<StageCourseOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<StageCourse>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<stage_course::Entity, _, _, _>(ctx, Some((stage_course::Column::CourseId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn stages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<StageCourseFilter>,
+        order_by: Option<Vec<StageCourseOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<StageCourse>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<stage_course::Entity, _, _, _>(
+            ctx,
+            Some((stage_course::Column::CourseId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Offerings (classes) of this course.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn offerings(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseOfferingFilter>, order_by: Option<Vec<CourseOfferingOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<CourseOffering>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course_offering::Entity, _, _, _>(ctx, Some((course_offering::Column::CourseId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn offerings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseOfferingFilter>,
+        order_by: Option<Vec<CourseOfferingOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<CourseOffering>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course_offering::Entity, _, _, _>(
+            ctx,
+            Some((course_offering::Column::CourseId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }
 
@@ -209,7 +267,11 @@ order_input!(
         DateLastModified => course_offering::Column::DateLastModified,
     }
 );
-list_inputs!(CourseOfferingFilter, CourseOfferingOrder, course_offering::Column);
+list_inputs!(
+    CourseOfferingFilter,
+    CourseOfferingOrder,
+    course_offering::Column
+);
 
 record_object!(
     /// A class of a course: where, when, for which cohort (OneRoster Class).
@@ -220,7 +282,9 @@ record_object!(
 impl CourseOffering {
     /// The course.
     async fn course(&self, ctx: &Context<'_>) -> Result<Option<Course>> {
-        load_one::<course::Entity, Course>(ctx, self.row.course_id).await.extend()
+        load_one::<course::Entity, Course>(ctx, self.row.course_id)
+            .await
+            .extend()
     }
 
     /// Class code.
@@ -231,7 +295,9 @@ impl CourseOffering {
     /// The hosting school (mode 2).
     async fn school_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         match self.row.school_org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id).await.extend(),
+            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }
@@ -246,8 +312,19 @@ impl CourseOffering {
 
     /// The terms the offering runs in, by start date.
     async fn terms(&self, ctx: &Context<'_>) -> Result<Vec<AcademicSession>> {
-        let loader = request(ctx).extend()?.loaders.get(|db, viewer| TermsByOffering { db, viewer, _p: PhantomData });
-        let terms = loader.load_one(self.row.id).await.extend()?.unwrap_or_default();
+        let loader = request(ctx)
+            .extend()?
+            .loaders
+            .get(|db, viewer| TermsByOffering {
+                db,
+                viewer,
+                _p: PhantomData,
+            });
+        let terms = loader
+            .load_one(self.row.id)
+            .await
+            .extend()?
+            .unwrap_or_default();
         Ok(terms.into_iter().map(AcademicSession::from).collect())
     }
 
@@ -273,9 +350,36 @@ impl CourseOffering {
 
     /// Enrolments in this offering, within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn enrollments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseEnrollmentFilter>, order_by: Option<Vec<CourseEnrollmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<CourseEnrollment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course_enrollment::Entity, _, _, _>(ctx, Some((course_enrollment::Column::OfferingId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn enrollments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseEnrollmentFilter>,
+        order_by: Option<Vec<CourseEnrollmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<CourseEnrollment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course_enrollment::Entity, _, _, _>(
+            ctx,
+            Some((course_enrollment::Column::OfferingId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }
 
@@ -303,15 +407,62 @@ pub struct CoursesQuery;
 impl CoursesQuery {
     /// Courses: public catalogue, readable without a token.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn courses(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseFilter>, order_by: Option<Vec<CourseOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Course>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseFilter>,
+        order_by: Option<Vec<CourseOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Course>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
+            .await
+            .extend()
     }
 
     /// Course offerings (requires a token).
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn course_offerings(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseOfferingFilter>, order_by: Option<Vec<CourseOfferingOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<CourseOffering>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course_offering::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn course_offerings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseOfferingFilter>,
+        order_by: Option<Vec<CourseOfferingOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<CourseOffering>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course_offering::Entity, _, _, _>(
+            ctx,
+            None,
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }

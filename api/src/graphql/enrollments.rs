@@ -6,7 +6,10 @@ use std::marker::PhantomData;
 use async_graphql::dataloader::Loader;
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{cohort, course_enrollment, course_offering, org, pathway, pathway_enrollment, pathway_stage, person, status_history};
+use entity::{
+    cohort, course_enrollment, course_offering, org, pathway, pathway_enrollment, pathway_stage,
+    person, status_history,
+};
 use sea_orm::{Condition, DatabaseConnection};
 
 use super::common::*;
@@ -142,13 +145,23 @@ impl<const PATHWAY: bool> Loader<i64> for HistoryByEntity<PATHWAY> {
     type Error = AppError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, AppError> {
-        let entity_type = if PATHWAY { "PathwayEnrollment" } else { "CourseEnrollment" };
+        let entity_type = if PATHWAY {
+            "PathwayEnrollment"
+        } else {
+            "CourseEnrollment"
+        };
         service::history::of(&self.db, entity_type, keys).await
     }
 }
 
 async fn history<const PATHWAY: bool>(ctx: &Context<'_>, id: i64) -> Result<Vec<StatusChange>> {
-    let loader = request(ctx).extend()?.loaders.get(|db, _| HistoryByEntity::<PATHWAY> { db, _p: PhantomData });
+    let loader = request(ctx)
+        .extend()?
+        .loaders
+        .get(|db, _| HistoryByEntity::<PATHWAY> {
+            db,
+            _p: PhantomData,
+        });
     let rows = loader.load_one(id).await.extend()?.unwrap_or_default();
     Ok(rows.into_iter().map(StatusChange::from).collect())
 }
@@ -194,7 +207,11 @@ order_input!(
         DateLastModified => pathway_enrollment::Column::DateLastModified,
     }
 );
-list_inputs!(PathwayEnrollmentFilter, PathwayEnrollmentOrder, pathway_enrollment::Column);
+list_inputs!(
+    PathwayEnrollmentFilter,
+    PathwayEnrollmentOrder,
+    pathway_enrollment::Column
+);
 
 record_object!(
     /// A student's enrolment in a pathway. Its `state` changes only through transitions, each
@@ -206,33 +223,45 @@ record_object!(
 impl PathwayEnrollment {
     /// The student.
     async fn student(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        load_one::<person::Entity, Person>(ctx, self.row.student_id).await.extend()
+        load_one::<person::Entity, Person>(ctx, self.row.student_id)
+            .await
+            .extend()
     }
 
     /// The pathway.
     async fn pathway(&self, ctx: &Context<'_>) -> Result<Option<Pathway>> {
-        load_one::<pathway::Entity, Pathway>(ctx, self.row.pathway_id).await.extend()
+        load_one::<pathway::Entity, Pathway>(ctx, self.row.pathway_id)
+            .await
+            .extend()
     }
 
     /// The cohort.
     async fn cohort(&self, ctx: &Context<'_>) -> Result<Option<Cohort>> {
-        load_one::<cohort::Entity, Cohort>(ctx, self.row.cohort_id).await.extend()
+        load_one::<cohort::Entity, Cohort>(ctx, self.row.cohort_id)
+            .await
+            .extend()
     }
 
     /// The school the student entered from.
     async fn entry_school(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        load_one::<org::Entity, Organization>(ctx, self.row.entry_school_id).await.extend()
+        load_one::<org::Entity, Organization>(ctx, self.row.entry_school_id)
+            .await
+            .extend()
     }
 
     /// The stage the student entered at.
     async fn entry_stage(&self, ctx: &Context<'_>) -> Result<Option<PathwayStage>> {
-        load_one::<pathway_stage::Entity, PathwayStage>(ctx, self.row.entry_stage_id).await.extend()
+        load_one::<pathway_stage::Entity, PathwayStage>(ctx, self.row.entry_stage_id)
+            .await
+            .extend()
     }
 
     /// The stage the student is at.
     async fn current_stage(&self, ctx: &Context<'_>) -> Result<Option<PathwayStage>> {
         match self.row.current_stage_id {
-            Some(id) => load_one::<pathway_stage::Entity, PathwayStage>(ctx, id).await.extend(),
+            Some(id) => load_one::<pathway_stage::Entity, PathwayStage>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }
@@ -302,7 +331,11 @@ order_input!(
         DateLastModified => course_enrollment::Column::DateLastModified,
     }
 );
-list_inputs!(CourseEnrollmentFilter, CourseEnrollmentOrder, course_enrollment::Column);
+list_inputs!(
+    CourseEnrollmentFilter,
+    CourseEnrollmentOrder,
+    course_enrollment::Column
+);
 
 record_object!(
     /// A person's enrolment in a course offering (OneRoster Enrollment).
@@ -313,17 +346,23 @@ record_object!(
 impl CourseEnrollment {
     /// The person.
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        load_one::<person::Entity, Person>(ctx, self.row.person_id).await.extend()
+        load_one::<person::Entity, Person>(ctx, self.row.person_id)
+            .await
+            .extend()
     }
 
     /// The offering.
     async fn offering(&self, ctx: &Context<'_>) -> Result<Option<CourseOffering>> {
-        load_one::<course_offering::Entity, CourseOffering>(ctx, self.row.offering_id).await.extend()
+        load_one::<course_offering::Entity, CourseOffering>(ctx, self.row.offering_id)
+            .await
+            .extend()
     }
 
     /// The school the person attends the offering for.
     async fn school_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        load_one::<org::Entity, Organization>(ctx, self.row.school_org_id).await.extend()
+        load_one::<org::Entity, Organization>(ctx, self.row.school_org_id)
+            .await
+            .extend()
     }
 
     /// Role in the offering.
@@ -354,7 +393,9 @@ impl CourseEnrollment {
     /// The enrolment this one was transferred to.
     async fn transferred_to(&self, ctx: &Context<'_>) -> Result<Option<CourseEnrollment>> {
         match self.row.transferred_to_id {
-            Some(id) => load_one::<course_enrollment::Entity, CourseEnrollment>(ctx, id).await.extend(),
+            Some(id) => load_one::<course_enrollment::Entity, CourseEnrollment>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }
@@ -372,15 +413,69 @@ pub struct EnrollmentsQuery;
 impl EnrollmentsQuery {
     /// Pathway enrolments within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn pathway_enrollments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PathwayEnrollmentFilter>, order_by: Option<Vec<PathwayEnrollmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<PathwayEnrollment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<pathway_enrollment::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn pathway_enrollments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PathwayEnrollmentFilter>,
+        order_by: Option<Vec<PathwayEnrollmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<PathwayEnrollment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<pathway_enrollment::Entity, _, _, _>(
+            ctx,
+            None,
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Course enrolments within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn course_enrollments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseEnrollmentFilter>, order_by: Option<Vec<CourseEnrollmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<CourseEnrollment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course_enrollment::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn course_enrollments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseEnrollmentFilter>,
+        order_by: Option<Vec<CourseEnrollmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<CourseEnrollment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course_enrollment::Entity, _, _, _>(
+            ctx,
+            None,
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }

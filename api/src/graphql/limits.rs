@@ -5,9 +5,13 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
 
 use super::connection::RequestContext;
 use crate::config::GraphqlSettings;
@@ -31,7 +35,12 @@ pub struct LimitsExtension {
 }
 
 fn too_complex(what: &'static str, requested: usize, limit: usize) -> ServerError {
-    let err = AppError::TooComplex { what, requested, limit }.extend();
+    let err = AppError::TooComplex {
+        what,
+        requested,
+        limit,
+    }
+    .extend();
     err.into_server_error(async_graphql::Pos::default())
 }
 
@@ -43,9 +52,12 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
         .iter()
         .map(|item| match &item.node {
             Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + count_aliases(&field.node.selection_set.node, doc, depth + 1)
+                usize::from(field.node.alias.is_some())
+                    + count_aliases(&field.node.selection_set.node, doc, depth + 1)
             }
-            Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set.node, doc, depth + 1),
+            Selection::InlineFragment(fragment) => {
+                count_aliases(&fragment.node.selection_set.node, doc, depth + 1)
+            }
             Selection::FragmentSpread(spread) => doc
                 .fragments
                 .get(&spread.node.fragment_name.node)
@@ -70,8 +82,14 @@ impl Extension for LimitsExtension {
             .map(|r| r.actual_cost.load(Ordering::Relaxed))
             .unwrap_or(0);
         let mut cost = async_graphql::indexmap::IndexMap::new();
-        cost.insert(async_graphql::Name::new("requested"), async_graphql::Value::from(requested as u64));
-        cost.insert(async_graphql::Name::new("actual"), async_graphql::Value::from(actual));
+        cost.insert(
+            async_graphql::Name::new("requested"),
+            async_graphql::Value::from(requested as u64),
+        );
+        cost.insert(
+            async_graphql::Name::new("actual"),
+            async_graphql::Value::from(actual),
+        );
         response.extension("cost", async_graphql::Value::Object(cost))
     }
 
@@ -101,10 +119,18 @@ impl Extension for LimitsExtension {
         let result = next.run(ctx).await?;
         self.requested.store(result.complexity, Ordering::Relaxed);
         if result.depth > self.settings.depth_limit {
-            return Err(vec![too_complex("depth", result.depth, self.settings.depth_limit)]);
+            return Err(vec![too_complex(
+                "depth",
+                result.depth,
+                self.settings.depth_limit,
+            )]);
         }
         if result.complexity > self.settings.complexity_limit {
-            return Err(vec![too_complex("cost", result.complexity, self.settings.complexity_limit)]);
+            return Err(vec![too_complex(
+                "cost",
+                result.complexity,
+                self.settings.complexity_limit,
+            )]);
         }
         Ok(result)
     }

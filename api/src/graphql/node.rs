@@ -82,9 +82,13 @@ node_types!(
 /// Resolves global ids in one batch per type, keeping the order of `ids`.
 async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> AppResult<Vec<Option<Node>>> {
     let mut by_type: HashMap<String, Vec<String>> = HashMap::new();
-    let decoded: Vec<Option<(String, String)>> = ids.iter().map(|id| decode_global_id(id.as_str())).collect();
+    let decoded: Vec<Option<(String, String)>> =
+        ids.iter().map(|id| decode_global_id(id.as_str())).collect();
     for (type_name, sourced_id) in decoded.iter().flatten() {
-        by_type.entry(type_name.clone()).or_default().push(sourced_id.clone());
+        by_type
+            .entry(type_name.clone())
+            .or_default()
+            .push(sourced_id.clone());
     }
     let mut found: HashMap<(String, String), Node> = HashMap::new();
     for (type_name, sourced_ids) in by_type {

@@ -7,9 +7,14 @@ use sea_orm::{ColumnTrait, Condition};
 
 use super::common::*;
 use super::connection::{Conn, ListArgs, load_one, viewer};
-use super::courses::{Course, CourseFilter, CourseOffering, CourseOfferingFilter, CourseOfferingOrder, CourseOrder};
-use super::people::{ExternalId, ExternalIdFilter, ExternalIdOrder, Person, PersonFilter, PersonOrder, RoleAssignment, RoleAssignmentFilter, RoleAssignmentOrder};
-use super::record::{list, list_inputs, page_cost, record_object, required_enum, enum_of};
+use super::courses::{
+    Course, CourseFilter, CourseOffering, CourseOfferingFilter, CourseOfferingOrder, CourseOrder,
+};
+use super::people::{
+    ExternalId, ExternalIdFilter, ExternalIdOrder, Person, PersonFilter, PersonOrder,
+    RoleAssignment, RoleAssignmentFilter, RoleAssignmentOrder,
+};
+use super::record::{enum_of, list, list_inputs, page_cost, record_object, required_enum};
 use crate::access;
 use crate::error::ResultExt;
 
@@ -119,13 +124,18 @@ impl Organization {
 
     /// The `ext:` text when `orgType` is `EXTENSION`.
     async fn org_type_extension(&self) -> Option<&str> {
-        self.row.org_type.starts_with("ext:").then_some(self.row.org_type.as_str())
+        self.row
+            .org_type
+            .starts_with("ext:")
+            .then_some(self.row.org_type.as_str())
     }
 
     /// Parent organisation (an academic unit's university).
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         match self.row.parent_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id).await.extend(),
+            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }
@@ -167,47 +177,209 @@ impl Organization {
 
     /// Child organisations.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn children(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<OrganizationFilter>, order_by: Option<Vec<OrganizationOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Organization>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<org::Entity, _, _, _>(ctx, Some((org::Column::ParentId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OrganizationFilter>,
+        order_by: Option<Vec<OrganizationOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Organization>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<org::Entity, _, _, _>(
+            ctx,
+            Some((org::Column::ParentId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// A school's students (people whose primary organisation this is and who hold a student
     /// role), within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn students(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PersonFilter>, order_by: Option<Vec<PersonOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Person>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
+    async fn students(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PersonFilter>,
+        order_by: Option<Vec<PersonOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Person>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
         let students = access::students_condition(viewer(ctx).extend()?).extend()?;
-        list::<person::Entity, _, _, _>(ctx, Some((person::Column::PrimaryOrgId, self.row.id)), args, filter, order_by, students).await.extend()
+        list::<person::Entity, _, _, _>(
+            ctx,
+            Some((person::Column::PrimaryOrgId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            students,
+        )
+        .await
+        .extend()
     }
 
     /// Course offerings (classes) this school hosts.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn course_offerings(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseOfferingFilter>, order_by: Option<Vec<CourseOfferingOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<CourseOffering>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course_offering::Entity, _, _, _>(ctx, Some((course_offering::Column::SchoolOrgId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn course_offerings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseOfferingFilter>,
+        order_by: Option<Vec<CourseOfferingOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<CourseOffering>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course_offering::Entity, _, _, _>(
+            ctx,
+            Some((course_offering::Column::SchoolOrgId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Courses this organisation provides.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn courses(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseFilter>, order_by: Option<Vec<CourseOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Course>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course::Entity, _, _, _>(ctx, Some((course::Column::ProviderOrgId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseFilter>,
+        order_by: Option<Vec<CourseOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Course>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course::Entity, _, _, _>(
+            ctx,
+            Some((course::Column::ProviderOrgId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Role assignments at this organisation, within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn role_assignments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<RoleAssignmentFilter>, order_by: Option<Vec<RoleAssignmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<RoleAssignment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<role_assignment::Entity, _, _, _>(ctx, Some((role_assignment::Column::OrgId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn role_assignments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<RoleAssignmentFilter>,
+        order_by: Option<Vec<RoleAssignmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<RoleAssignment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<role_assignment::Entity, _, _, _>(
+            ctx,
+            Some((role_assignment::Column::OrgId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// This organisation's external keys, visible only inside its own scope.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn external_ids(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<ExternalIdFilter>, order_by: Option<Vec<ExternalIdOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<ExternalId>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
+    async fn external_ids(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ExternalIdFilter>,
+        order_by: Option<Vec<ExternalIdOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<ExternalId>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
         let own = Condition::all().add(external_id::Column::EntityType.eq("Organization"));
-        list::<external_id::Entity, _, _, _>(ctx, Some((external_id::Column::EntityId, self.row.id)), args, filter, order_by, own).await.extend()
+        list::<external_id::Entity, _, _, _>(
+            ctx,
+            Some((external_id::Column::EntityId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            own,
+        )
+        .await
+        .extend()
     }
 }
 
@@ -215,7 +387,12 @@ impl Organization {
 pub fn json_strings(value: Option<&serde_json::Value>) -> Vec<String> {
     value
         .and_then(|v| v.as_array())
-        .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -230,22 +407,96 @@ pub struct OrgsQuery;
 impl OrgsQuery {
     /// Every organisation in the programme: public profiles, readable without a token.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn organizations(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<OrganizationFilter>, order_by: Option<Vec<OrganizationOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Organization>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<org::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OrganizationFilter>,
+        order_by: Option<Vec<OrganizationOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Organization>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<org::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
+            .await
+            .extend()
     }
 
     /// Secondary schools (organisations of type `SECONDARY_SCHOOL`).
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn schools(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<OrganizationFilter>, order_by: Option<Vec<OrganizationOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Organization>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<org::Entity, _, _, _>(ctx, None, args, filter, order_by, org_type_is("secondarySchool")).await.extend()
+    async fn schools(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OrganizationFilter>,
+        order_by: Option<Vec<OrganizationOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Organization>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<org::Entity, _, _, _>(
+            ctx,
+            None,
+            args,
+            filter,
+            order_by,
+            org_type_is("secondarySchool"),
+        )
+        .await
+        .extend()
     }
 
     /// Industry partners (organisations of type `INDUSTRY_PARTNER`).
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn partners(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<OrganizationFilter>, order_by: Option<Vec<OrganizationOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Organization>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<org::Entity, _, _, _>(ctx, None, args, filter, order_by, org_type_is("industryPartner")).await.extend()
+    async fn partners(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OrganizationFilter>,
+        order_by: Option<Vec<OrganizationOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Organization>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<org::Entity, _, _, _>(
+            ctx,
+            None,
+            args,
+            filter,
+            order_by,
+            org_type_is("industryPartner"),
+        )
+        .await
+        .extend()
     }
 }

@@ -2,7 +2,10 @@
 
 use async_graphql::{ComplexObject, Context, Object, Result};
 use chrono::{DateTime, Utc};
-use entity::{academic_session, cohort, course, course_offering, org, pathway, pathway_enrollment, pathway_stage, stage_course};
+use entity::{
+    academic_session, cohort, course, course_offering, org, pathway, pathway_enrollment,
+    pathway_stage, stage_course,
+};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::calendar::AcademicSession;
@@ -107,12 +110,17 @@ impl Pathway {
 
     /// The `ext:` text when `track` is `EXTENSION`.
     async fn track_extension(&self) -> Option<&str> {
-        self.row.track.starts_with("ext:").then_some(self.row.track.as_str())
+        self.row
+            .track
+            .starts_with("ext:")
+            .then_some(self.row.track.as_str())
     }
 
     /// Owning academic unit.
     async fn owning_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        load_one::<org::Entity, Organization>(ctx, self.row.owning_org_id).await.extend()
+        load_one::<org::Entity, Organization>(ctx, self.row.owning_org_id)
+            .await
+            .extend()
     }
 
     /// Launch date.
@@ -127,24 +135,110 @@ impl Pathway {
 
     /// Stages (S4 … HD2); ordered by `seq` unless `orderBy` says otherwise.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn stages(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PathwayStageFilter>, order_by: Option<Vec<PathwayStageOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<PathwayStage>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        let order_by = order_by.or_else(|| Some(vec![PathwayStageOrder { field: PathwayStageOrderField::Seq, direction: OrderDirection::Asc }]));
-        list::<pathway_stage::Entity, _, _, _>(ctx, Some((pathway_stage::Column::PathwayId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn stages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PathwayStageFilter>,
+        order_by: Option<Vec<PathwayStageOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<PathwayStage>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        let order_by = order_by.or_else(|| {
+            Some(vec![PathwayStageOrder {
+                field: PathwayStageOrderField::Seq,
+                direction: OrderDirection::Asc,
+            }])
+        });
+        list::<pathway_stage::Entity, _, _, _>(
+            ctx,
+            Some((pathway_stage::Column::PathwayId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Cohorts.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn cohorts(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CohortFilter>, order_by: Option<Vec<CohortOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Cohort>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<cohort::Entity, _, _, _>(ctx, Some((cohort::Column::PathwayId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn cohorts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CohortFilter>,
+        order_by: Option<Vec<CohortOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Cohort>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<cohort::Entity, _, _, _>(
+            ctx,
+            Some((cohort::Column::PathwayId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Enrolments in this pathway, within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn enrollments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PathwayEnrollmentFilter>, order_by: Option<Vec<PathwayEnrollmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<PathwayEnrollment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<pathway_enrollment::Entity, _, _, _>(ctx, Some((pathway_enrollment::Column::PathwayId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn enrollments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PathwayEnrollmentFilter>,
+        order_by: Option<Vec<PathwayEnrollmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<PathwayEnrollment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<pathway_enrollment::Entity, _, _, _>(
+            ctx,
+            Some((pathway_enrollment::Column::PathwayId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }
 
@@ -184,7 +278,9 @@ record_object!(
 impl PathwayStage {
     /// The pathway.
     async fn pathway(&self, ctx: &Context<'_>) -> Result<Option<Pathway>> {
-        load_one::<pathway::Entity, Pathway>(ctx, self.row.pathway_id).await.extend()
+        load_one::<pathway::Entity, Pathway>(ctx, self.row.pathway_id)
+            .await
+            .extend()
     }
 
     /// Position in the pathway (1 = first).
@@ -219,9 +315,36 @@ impl PathwayStage {
 
     /// The courses of this stage.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn courses(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<StageCourseFilter>, order_by: Option<Vec<StageCourseOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<StageCourse>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<stage_course::Entity, _, _, _>(ctx, Some((stage_course::Column::StageId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<StageCourseFilter>,
+        order_by: Option<Vec<StageCourseOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<StageCourse>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<stage_course::Entity, _, _, _>(
+            ctx,
+            Some((stage_course::Column::StageId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }
 
@@ -257,12 +380,16 @@ record_object!(
 impl StageCourse {
     /// The stage.
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<PathwayStage>> {
-        load_one::<pathway_stage::Entity, PathwayStage>(ctx, self.row.stage_id).await.extend()
+        load_one::<pathway_stage::Entity, PathwayStage>(ctx, self.row.stage_id)
+            .await
+            .extend()
     }
 
     /// The course.
     async fn course(&self, ctx: &Context<'_>) -> Result<Option<Course>> {
-        load_one::<course::Entity, Course>(ctx, self.row.course_id).await.extend()
+        load_one::<course::Entity, Course>(ctx, self.row.course_id)
+            .await
+            .extend()
     }
 
     /// How the course counts at the stage.
@@ -309,7 +436,9 @@ record_object!(
 impl Cohort {
     /// The pathway.
     async fn pathway(&self, ctx: &Context<'_>) -> Result<Option<Pathway>> {
-        load_one::<pathway::Entity, Pathway>(ctx, self.row.pathway_id).await.extend()
+        load_one::<pathway::Entity, Pathway>(ctx, self.row.pathway_id)
+            .await
+            .extend()
     }
 
     /// Code, e.g. `ICT-2020`.
@@ -319,7 +448,9 @@ impl Cohort {
 
     /// The intake school year.
     async fn intake_session(&self, ctx: &Context<'_>) -> Result<Option<AcademicSession>> {
-        load_one::<academic_session::Entity, AcademicSession>(ctx, self.row.intake_session_id).await.extend()
+        load_one::<academic_session::Entity, AcademicSession>(ctx, self.row.intake_session_id)
+            .await
+            .extend()
     }
 
     /// Year the cohort sits the HKDSE.
@@ -329,16 +460,70 @@ impl Cohort {
 
     /// Enrolments in this cohort, within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn enrollments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PathwayEnrollmentFilter>, order_by: Option<Vec<PathwayEnrollmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<PathwayEnrollment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<pathway_enrollment::Entity, _, _, _>(ctx, Some((pathway_enrollment::Column::CohortId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn enrollments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PathwayEnrollmentFilter>,
+        order_by: Option<Vec<PathwayEnrollmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<PathwayEnrollment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<pathway_enrollment::Entity, _, _, _>(
+            ctx,
+            Some((pathway_enrollment::Column::CohortId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Course offerings for this cohort.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn offerings(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseOfferingFilter>, order_by: Option<Vec<CourseOfferingOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<CourseOffering>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course_offering::Entity, _, _, _>(ctx, Some((course_offering::Column::CohortId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn offerings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseOfferingFilter>,
+        order_by: Option<Vec<CourseOfferingOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<CourseOffering>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course_offering::Entity, _, _, _>(
+            ctx,
+            Some((course_offering::Column::CohortId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 }
 
@@ -349,9 +534,29 @@ pub struct PathwaysQuery;
 impl PathwaysQuery {
     /// Pathways: public catalogue, readable without a token.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn pathways(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PathwayFilter>, order_by: Option<Vec<PathwayOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Pathway>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<pathway::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn pathways(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PathwayFilter>,
+        order_by: Option<Vec<PathwayOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Pathway>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<pathway::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
+            .await
+            .extend()
     }
 
     /// One active pathway by its code, e.g. `CLAPTECH-ICT`; null when there is none.
@@ -360,14 +565,36 @@ impl PathwaysQuery {
         let condition = scope
             .add(pathway::Column::Code.eq(code))
             .add(pathway::Column::Status.eq(entity::STATUS_ACTIVE));
-        let found = service::list::find_one::<pathway::Entity>(db(ctx).extend()?, condition).await.extend()?;
+        let found = service::list::find_one::<pathway::Entity>(db(ctx).extend()?, condition)
+            .await
+            .extend()?;
         Ok(found.map(Pathway::from))
     }
 
     /// Cohorts (requires a token).
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn cohorts(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CohortFilter>, order_by: Option<Vec<CohortOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Cohort>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<cohort::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn cohorts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CohortFilter>,
+        order_by: Option<Vec<CohortOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Cohort>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<cohort::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
+            .await
+            .extend()
     }
 }

@@ -3,12 +3,18 @@
 
 use async_graphql::{ComplexObject, Context, Object, Result};
 use chrono::{DateTime, Utc};
-use entity::{consent_record, course_enrollment, external_id, guardian_link, org, pathway_enrollment, person, role_assignment};
+use entity::{
+    consent_record, course_enrollment, external_id, guardian_link, org, pathway_enrollment, person,
+    role_assignment,
+};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::common::*;
 use super::connection::{Conn, ListArgs, load_one, viewer};
-use super::enrollments::{CourseEnrollment, CourseEnrollmentFilter, CourseEnrollmentOrder, PathwayEnrollment, PathwayEnrollmentFilter, PathwayEnrollmentOrder};
+use super::enrollments::{
+    CourseEnrollment, CourseEnrollmentFilter, CourseEnrollmentOrder, PathwayEnrollment,
+    PathwayEnrollmentFilter, PathwayEnrollmentOrder,
+};
 use super::orgs::Organization;
 use super::record::{enum_of, list, list_inputs, page_cost, record_object, required_enum};
 use crate::access;
@@ -97,7 +103,9 @@ impl Person {
     /// Date of birth: visible in school scope and to the programme office only, else null.
     async fn date_of_birth(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
         let viewer = viewer(ctx).extend()?;
-        Ok(access::sees_birth_dates(viewer).then_some(self.row.date_of_birth.map(Date)).flatten())
+        Ok(access::sees_birth_dates(viewer)
+            .then_some(self.row.date_of_birth.map(Date))
+            .flatten())
     }
 
     /// Whether the person may sign in.
@@ -107,7 +115,9 @@ impl Person {
 
     /// Primary organisation (a student's school).
     async fn primary_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        load_one::<org::Entity, Organization>(ctx, self.row.primary_org_id).await.extend()
+        load_one::<org::Entity, Organization>(ctx, self.row.primary_org_id)
+            .await
+            .extend()
     }
 
     /// Class level: S4, S5, S6, HD1 or HD2.
@@ -122,53 +132,242 @@ impl Person {
 
     /// Roles this person holds.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn role_assignments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<RoleAssignmentFilter>, order_by: Option<Vec<RoleAssignmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<RoleAssignment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<role_assignment::Entity, _, _, _>(ctx, Some((role_assignment::Column::PersonId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn role_assignments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<RoleAssignmentFilter>,
+        order_by: Option<Vec<RoleAssignmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<RoleAssignment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<role_assignment::Entity, _, _, _>(
+            ctx,
+            Some((role_assignment::Column::PersonId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// This student's guardians.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn guardians(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<GuardianLinkFilter>, order_by: Option<Vec<GuardianLinkOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<GuardianLink>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<guardian_link::Entity, _, _, _>(ctx, Some((guardian_link::Column::StudentId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn guardians(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<GuardianLinkFilter>,
+        order_by: Option<Vec<GuardianLinkOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<GuardianLink>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<guardian_link::Entity, _, _, _>(
+            ctx,
+            Some((guardian_link::Column::StudentId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// The students this person is a guardian of.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn wards(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<GuardianLinkFilter>, order_by: Option<Vec<GuardianLinkOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<GuardianLink>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<guardian_link::Entity, _, _, _>(ctx, Some((guardian_link::Column::GuardianId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn wards(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<GuardianLinkFilter>,
+        order_by: Option<Vec<GuardianLinkOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<GuardianLink>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<guardian_link::Entity, _, _, _>(
+            ctx,
+            Some((guardian_link::Column::GuardianId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// Consent records about this student.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn consents(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<ConsentRecordFilter>, order_by: Option<Vec<ConsentRecordOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<ConsentRecord>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<consent_record::Entity, _, _, _>(ctx, Some((consent_record::Column::StudentId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn consents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ConsentRecordFilter>,
+        order_by: Option<Vec<ConsentRecordOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<ConsentRecord>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<consent_record::Entity, _, _, _>(
+            ctx,
+            Some((consent_record::Column::StudentId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// This student's pathway enrolments.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn pathway_enrollments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PathwayEnrollmentFilter>, order_by: Option<Vec<PathwayEnrollmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<PathwayEnrollment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<pathway_enrollment::Entity, _, _, _>(ctx, Some((pathway_enrollment::Column::StudentId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn pathway_enrollments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PathwayEnrollmentFilter>,
+        order_by: Option<Vec<PathwayEnrollmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<PathwayEnrollment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<pathway_enrollment::Entity, _, _, _>(
+            ctx,
+            Some((pathway_enrollment::Column::StudentId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// This person's course enrolments (as student, teacher, aide or mentor).
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn course_enrollments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<CourseEnrollmentFilter>, order_by: Option<Vec<CourseEnrollmentOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<CourseEnrollment>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<course_enrollment::Entity, _, _, _>(ctx, Some((course_enrollment::Column::PersonId, self.row.id)), args, filter, order_by, Condition::all()).await.extend()
+    async fn course_enrollments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseEnrollmentFilter>,
+        order_by: Option<Vec<CourseEnrollmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<CourseEnrollment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<course_enrollment::Entity, _, _, _>(
+            ctx,
+            Some((course_enrollment::Column::PersonId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
     }
 
     /// External keys (e.g. a school's STRN), visible only inside the owning organisation's
     /// scope and to the programme office.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn external_ids(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<ExternalIdFilter>, order_by: Option<Vec<ExternalIdOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<ExternalId>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
+    async fn external_ids(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ExternalIdFilter>,
+        order_by: Option<Vec<ExternalIdOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<ExternalId>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
         let own = Condition::all().add(external_id::Column::EntityType.eq("Person"));
-        list::<external_id::Entity, _, _, _>(ctx, Some((external_id::Column::EntityId, self.row.id)), args, filter, order_by, own).await.extend()
+        list::<external_id::Entity, _, _, _>(
+            ctx,
+            Some((external_id::Column::EntityId, self.row.id)),
+            args,
+            filter,
+            order_by,
+            own,
+        )
+        .await
+        .extend()
     }
 }
 
@@ -241,7 +440,11 @@ order_input!(
         DateLastModified => role_assignment::Column::DateLastModified,
     }
 );
-list_inputs!(RoleAssignmentFilter, RoleAssignmentOrder, role_assignment::Column);
+list_inputs!(
+    RoleAssignmentFilter,
+    RoleAssignmentOrder,
+    role_assignment::Column
+);
 
 record_object!(
     /// A role a person holds at an organisation for a period.
@@ -252,12 +455,16 @@ record_object!(
 impl RoleAssignment {
     /// The person.
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        load_one::<person::Entity, Person>(ctx, self.row.person_id).await.extend()
+        load_one::<person::Entity, Person>(ctx, self.row.person_id)
+            .await
+            .extend()
     }
 
     /// The organisation.
     async fn org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        load_one::<org::Entity, Organization>(ctx, self.row.org_id).await.extend()
+        load_one::<org::Entity, Organization>(ctx, self.row.org_id)
+            .await
+            .extend()
     }
 
     /// The role.
@@ -267,7 +474,10 @@ impl RoleAssignment {
 
     /// The `ext:` text when `role` is `EXTENSION`.
     async fn role_extension(&self) -> Option<&str> {
-        self.row.role.starts_with("ext:").then_some(self.row.role.as_str())
+        self.row
+            .role
+            .starts_with("ext:")
+            .then_some(self.row.role.as_str())
     }
 
     /// Primary or secondary.
@@ -324,12 +534,16 @@ record_object!(
 impl GuardianLink {
     /// The student.
     async fn student(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        load_one::<person::Entity, Person>(ctx, self.row.student_id).await.extend()
+        load_one::<person::Entity, Person>(ctx, self.row.student_id)
+            .await
+            .extend()
     }
 
     /// The guardian.
     async fn guardian(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        load_one::<person::Entity, Person>(ctx, self.row.guardian_id).await.extend()
+        load_one::<person::Entity, Person>(ctx, self.row.guardian_id)
+            .await
+            .extend()
     }
 
     /// Relationship to the student, e.g. `mother`.
@@ -381,7 +595,9 @@ impl ExternalId {
 
     /// The organisation that owns the key.
     async fn scope_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        load_one::<org::Entity, Organization>(ctx, self.row.scope_org_id).await.extend()
+        load_one::<org::Entity, Organization>(ctx, self.row.scope_org_id)
+            .await
+            .extend()
     }
 
     /// Identifier system, e.g. the school's SIS.
@@ -456,7 +672,11 @@ order_input!(
         DateLastModified => consent_record::Column::DateLastModified,
     }
 );
-list_inputs!(ConsentRecordFilter, ConsentRecordOrder, consent_record::Column);
+list_inputs!(
+    ConsentRecordFilter,
+    ConsentRecordOrder,
+    consent_record::Column
+);
 
 record_object!(
     /// A consent given for a student, for one purpose (and partner). Withdrawal is final.
@@ -467,12 +687,16 @@ record_object!(
 impl ConsentRecord {
     /// The student.
     async fn student(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        load_one::<person::Entity, Person>(ctx, self.row.student_id).await.extend()
+        load_one::<person::Entity, Person>(ctx, self.row.student_id)
+            .await
+            .extend()
     }
 
     /// Who gave it.
     async fn given_by(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        load_one::<person::Entity, Person>(ctx, self.row.given_by_id).await.extend()
+        load_one::<person::Entity, Person>(ctx, self.row.given_by_id)
+            .await
+            .extend()
     }
 
     /// The giver's relationship to the student.
@@ -488,7 +712,9 @@ impl ConsentRecord {
     /// The partner the consent is scoped to (partner purposes).
     async fn scope_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         match self.row.scope_org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id).await.extend(),
+            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }
@@ -527,18 +753,58 @@ impl PeopleQuery {
     /// People within the caller's reach: everyone for the programme office, the people of their
     /// own school for school staff, none for other roles yet.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn people(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PersonFilter>, order_by: Option<Vec<PersonOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Person>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
-        list::<person::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all()).await.extend()
+    async fn people(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PersonFilter>,
+        order_by: Option<Vec<PersonOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Person>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<person::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
+            .await
+            .extend()
     }
 
     /// Students (people holding a student role) within the caller's reach: school staff see
     /// the students active at their school today.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn students(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>, filter: Option<PersonFilter>, order_by: Option<Vec<PersonOrder>>, changed_since: Option<DateTime<Utc>>, #[graphql(default)] include_deleted: bool) -> Result<Conn<Person>> {
-        let args = ListArgs { first, after, last, before, changed_since, include_deleted };
+    async fn students(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PersonFilter>,
+        order_by: Option<Vec<PersonOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Person>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
         let students = access::students_condition(viewer(ctx).extend()?).extend()?;
-        list::<person::Entity, _, _, _>(ctx, None, args, filter, order_by, students).await.extend()
+        list::<person::Entity, _, _, _>(ctx, None, args, filter, order_by, students)
+            .await
+            .extend()
     }
 }
 

@@ -23,7 +23,11 @@ pub trait OrderInput: Sized {
 /// Cost of a connection field: its selection times the page size.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
     let size = first.or(last).unwrap_or(50).clamp(0, 10_000);
-    usize::try_from(size).unwrap_or(0).max(1).saturating_mul(child).saturating_add(1)
+    usize::try_from(size)
+        .unwrap_or(0)
+        .max(1)
+        .saturating_mul(child)
+        .saturating_add(1)
 }
 
 /// A connection: a root list when `parent` is `None`, otherwise the children of one parent
@@ -112,7 +116,9 @@ macro_rules! list_inputs {
         }
         impl $crate::graphql::record::OrderInput for $order {
             type Column = $column;
-            fn columns(order: Option<Vec<Self>>) -> $crate::error::AppResult<Vec<($column, sea_orm::Order)>> {
+            fn columns(
+                order: Option<Vec<Self>>,
+            ) -> $crate::error::AppResult<Vec<($column, sea_orm::Order)>> {
                 <$order>::columns(order)
             }
         }

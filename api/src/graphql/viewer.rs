@@ -31,7 +31,9 @@ impl Viewer {
     /// The organisation the caller acts for.
     async fn org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         match self.org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id).await.extend(),
+            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
+                .await
+                .extend(),
             None => Ok(None),
         }
     }

@@ -69,7 +69,12 @@ pub fn encode(signature: &str, values: &[Value]) -> String {
 
 /// Decodes a cursor given by the client for argument `field` under `signature`.
 pub fn decode(field: &str, signature: &str, text: &str) -> AppResult<Cursor> {
-    let bad = || AppError::bad_input(field, format!("`{field}` is not a valid cursor for this list and order"));
+    let bad = || {
+        AppError::bad_input(
+            field,
+            format!("`{field}` is not a valid cursor for this list and order"),
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
     let payload: Payload = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if payload.o != signature {

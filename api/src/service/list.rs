@@ -64,7 +64,17 @@ fn col_expr<E: EntityTrait>(col: E::Column) -> Expr {
 pub fn order_signature<E: EntityTrait>(order: &[(E::Column, Order)]) -> String {
     let mut parts: Vec<String> = order
         .iter()
-        .map(|(c, o)| format!("{}:{}", c.as_str(), if matches!(o, Order::Desc) { "desc" } else { "asc" }))
+        .map(|(c, o)| {
+            format!(
+                "{}:{}",
+                c.as_str(),
+                if matches!(o, Order::Desc) {
+                    "desc"
+                } else {
+                    "asc"
+                }
+            )
+        })
         .collect();
     parts.push("id:asc".into());
     parts.join(",")
@@ -95,18 +105,23 @@ fn keyset_condition<E: EntityTrait>(
         .collect();
     keys.push((id_expr::<E>(), true));
     if keys.len() != cursor.values.len() {
-        return Err(AppError::bad_input(field, format!("`{field}` is not a valid cursor for this list and order")));
+        return Err(AppError::bad_input(
+            field,
+            format!("`{field}` is not a valid cursor for this list and order"),
+        ));
     }
     let mut any = Condition::any();
-    for i in 0..keys.len() {
+    for (i, ((expr, ascending), value)) in keys.iter().zip(&cursor.values).enumerate() {
         let mut all = Condition::all();
-        for j in 0..i {
-            all = all.add(keys[j].0.clone().eq(cursor.values[j].clone()));
+        for ((prefix, _), prefix_value) in keys.iter().zip(&cursor.values).take(i) {
+            all = all.add(prefix.clone().eq(prefix_value.clone()));
         }
-        let (expr, ascending) = &keys[i];
-        let value = cursor.values[i].clone();
         let greater = *ascending == forward;
-        all = all.add(if greater { expr.clone().gt(value) } else { expr.clone().lt(value) });
+        all = all.add(if greater {
+            expr.clone().gt(value.clone())
+        } else {
+            expr.clone().lt(value.clone())
+        });
         any = any.add(all);
     }
     Ok(any)
@@ -119,21 +134,31 @@ fn windowed_condition<E: EntityTrait>(query: &ListQuery<E>) -> AppResult<Conditi
         condition = condition.add(keyset_condition::<E>(&query.order, after, true, "after")?);
     }
     if let Some(before) = &query.window.before {
-        condition = condition.add(keyset_condition::<E>(&query.order, before, false, "before")?);
+        condition = condition.add(keyset_condition::<E>(
+            &query.order,
+            before,
+            false,
+            "before",
+        )?);
     }
     Ok(condition)
 }
 
 /// The ORDER BY of a query: reversed when reading backward.
-fn order_terms<E: EntityTrait>(order: &[(E::Column, Order)], backward: bool) -> Vec<(SimpleExpr, Order)> {
+fn order_terms<E: EntityTrait>(
+    order: &[(E::Column, Order)],
+    backward: bool,
+) -> Vec<(SimpleExpr, Order)> {
     let flip = |o: &Order| match (o, backward) {
         (Order::Asc, true) => Order::Desc,
         (Order::Desc, true) => Order::Asc,
         (o, false) => o.clone(),
         (o, true) => o.clone(),
     };
-    let mut terms: Vec<(SimpleExpr, Order)> =
-        order.iter().map(|(c, o)| (col_expr::<E>(*c).into(), flip(o))).collect();
+    let mut terms: Vec<(SimpleExpr, Order)> = order
+        .iter()
+        .map(|(c, o)| (col_expr::<E>(*c).into(), flip(o)))
+        .collect();
     terms.push((id_expr::<E>().into(), flip(&Order::Asc)));
     terms
 }
@@ -249,7 +274,11 @@ where
 }
 
 /// Rows by primary key within a condition (relation loaders).
-pub async fn by_ids<E>(db: &impl ConnectionTrait, ids: &[i64], condition: Condition) -> AppResult<Vec<E::Model>>
+pub async fn by_ids<E>(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    condition: Condition,
+) -> AppResult<Vec<E::Model>>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -279,7 +308,10 @@ where
 }
 
 /// The first row meeting a condition.
-pub async fn find_one<E>(db: &impl ConnectionTrait, condition: Condition) -> AppResult<Option<E::Model>>
+pub async fn find_one<E>(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+) -> AppResult<Option<E::Model>>
 where
     E: EntityTrait,
     E::Model: Sync,

@@ -29,7 +29,9 @@ pub async fn terms_of(
     let mut out: HashMap<i64, Vec<academic_session::Model>> = HashMap::new();
     for link in links {
         if let Some(session) = sessions.get(&link.session_id) {
-            out.entry(link.offering_id).or_default().push(session.clone());
+            out.entry(link.offering_id)
+                .or_default()
+                .push(session.clone());
         }
     }
     for terms in out.values_mut() {
