@@ -198,10 +198,14 @@ impl Settings {
 /// Turns a `config` error such as "invalid digit found in string for key `server.port`" into one
 /// naming the environment variable, e.g. `APP_SERVER__PORT`.
 fn describe_config_error(message: &str) -> String {
-    let key = message.split('`').nth(1).filter(|k| {
-        k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-    });
+    let key = message
+        .rsplit_once("key `")
+        .and_then(|(_, rest)| rest.split('`').next())
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        });
     match key {
         Some(key) => format!(
             "bad setting APP_{}: {message}",
@@ -219,5 +223,9 @@ mod tests {
     fn config_errors_name_the_environment_variable() {
         let msg = describe_config_error("invalid digit found in string for key `server.port`");
         assert!(msg.contains("APP_SERVER__PORT"), "{msg}");
+        let msg = describe_config_error(
+            "invalid type: 64-bit integer `-3`, expected u64 for key `graphql.depth_limit` in the environment",
+        );
+        assert!(msg.contains("APP_GRAPHQL__DEPTH_LIMIT"), "{msg}");
     }
 }
