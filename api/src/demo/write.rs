@@ -658,7 +658,8 @@ async fn write_consents(ctx: &mut Ctx<'_>, plan: &Plan, ids: &Ids) -> AppResult<
                 granted,
                 withdrawn,
             ));
-            let guardian_gives = !rng.percent(10);
+            // With guardians lacking parental responsibility, about 10% end up without one.
+            let guardian_gives = !rng.percent(6);
             let day = add_days(day, rng.range(0, 10));
             let at = timestamp(day, rng.range(1, 9), rng.range(0, 59));
             if let (true, Some(g)) = (guardian_gives, guardian) {
