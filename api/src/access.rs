@@ -179,7 +179,8 @@ fn personal(
     match Reach::of(viewer) {
         Reach::Public => Err(AppError::Unauthenticated),
         Reach::Programme => Ok(allow()),
-        Reach::Schools(schools) => Ok(school_condition(&schools)),
+        // Always one closed group, so that adding to the scope can never extend an OR inside it.
+        Reach::Schools(schools) => Ok(Condition::all().add(school_condition(&schools))),
         Reach::NoPersonalData => Ok(deny()),
     }
 }

@@ -562,7 +562,8 @@ impl PathwaysQuery {
     /// One active pathway by its code, e.g. `CLAPTECH-ICT`; null when there is none.
     async fn pathway(&self, ctx: &Context<'_>, code: String) -> Result<Option<Pathway>> {
         let scope = <pathway::Entity as Scoped>::scope(viewer(ctx).extend()?).extend()?;
-        let condition = scope
+        let condition = Condition::all()
+            .add(scope)
             .add(pathway::Column::Code.eq(code))
             .add(pathway::Column::Status.eq(entity::STATUS_ACTIVE));
         let found = service::list::find_one::<pathway::Entity>(db(ctx).extend()?, condition)

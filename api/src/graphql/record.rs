@@ -54,7 +54,9 @@ where
         None => Condition::all(),
     };
     let order = O::columns(order_by)?;
-    let query = connection::list_query::<E>(ctx, args, filter, scope.add(extra), order)?;
+    // The scope may be an OR group: nest it, never add to it.
+    let scope = Condition::all().add(scope).add(extra);
+    let query = connection::list_query::<E>(ctx, args, filter, scope, order)?;
     match parent {
         None => root_connection::<E, T>(ctx, query).await,
         Some((fk, id)) => child_connection::<E, T>(ctx, fk, id, query).await,
