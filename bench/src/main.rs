@@ -132,12 +132,12 @@ fn run(args: &Args) -> Result<()> {
     } else {
         println!("==> cargo build --release -p api --bin api");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        run_checked(
-            Command::new(cargo)
-                .args(["build", "--release", "-p", "api", "--bin", "api"])
-                .current_dir(&root),
-            "cargo build --release -p api --bin api",
-        )?;
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--release", "-p", "api", "--bin", "api"])
+            .current_dir(&root);
+        strip_cargo_run_env(&mut build);
+        run_checked(&mut build, "cargo build --release -p api --bin api")?;
     }
     let api_bin = target_dir(&root).join("release").join("api");
     if !api_bin.is_file() {
@@ -205,7 +205,13 @@ fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .context("building the tokio runtime")?;
-    let report = runtime.block_on(drive(args, &mut server, &token, seed_secs))?;
+    // On SIGINT/SIGTERM, stop driving and fall through to killing the server.
+    let report = runtime.block_on(async {
+        tokio::select! {
+            report = drive(args, &mut server, &token, seed_secs) => report,
+            signal = shutdown_signal() => Err(anyhow::anyhow!("interrupted by {signal}")),
+        }
+    })?;
     drop(runtime);
     server.stop();
 
@@ -216,6 +222,22 @@ fn run(args: &Args) -> Result<()> {
         .with_context(|| format!("writing {}", json_path.display()))?;
     println!("results written to {}", json_path.display());
     Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM, naming the signal.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers, never resolve: the default actions still apply.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
 }
 
 async fn drive(args: &Args, server: &mut Server, token: &str, seed_secs: f64) -> Result<Report> {
@@ -684,6 +706,31 @@ impl ApiCmd {
             bail!("`api token` did not print a JWT: {stdout:?}");
         }
         Ok(token)
+    }
+}
+
+/// Removes the variables `cargo run` sets for the bench process itself
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...). Build scripts such as
+/// ring's declare `rerun-if-env-changed` on them, so passing them on to the
+/// nested `cargo build` would make it rebuild half the dependency tree on
+/// every run (and again on the next plain `cargo build`).
+fn strip_cargo_run_env(cmd: &mut Command) {
+    const EXACT: [&str; 9] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "CARGO_TARGET_TMPDIR",
+        "OUT_DIR",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if EXACT.contains(&key) || key.starts_with("CARGO_PKG_") {
+            cmd.env_remove(key);
+        }
     }
 }
 
