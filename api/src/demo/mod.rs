@@ -34,7 +34,7 @@ mod write;
 
 use std::time::Instant;
 
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 
@@ -75,6 +75,8 @@ pub async fn seed(db: &DatabaseConnection, scale: u32) -> AppResult<SeedSummary>
     write::write_all(&mut ctx, &plan).await?;
     let (rows, events) = (ctx.rows, ctx.events);
     txn.commit().await?;
+    // Fresh statistics after a bulk load, so the planner does not guess from empty tables.
+    db.execute_unprepared("ANALYZE").await?;
     let summary = SeedSummary {
         schools: plan.schools.len(),
         partners: plan::PARTNERS,
