@@ -1,1 +1,18 @@
-//! Integration tests (being written).
+//! Integration tests: one binary (zero2prod). Each test starts its own application on its own
+//! database and arranges its own world.
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers: a failed step should abort the test"
+)]
+
+mod auth;
+mod errors;
+mod filters;
+mod nodes;
+mod ordering;
+mod pagination;
+mod relations;
+mod schema;
+mod scoping;
+mod statements;
+mod transport;
