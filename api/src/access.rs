@@ -110,15 +110,20 @@ pub fn all_students() -> SelectStatement {
         .to_owned()
 }
 
-fn people_at(schools: &[i64]) -> Condition {
-    let with_role = Query::select()
+/// Persons who hold any active role (student, teacher, coordinator, …) at one of these schools.
+pub fn members_of(schools: &[i64]) -> SelectStatement {
+    Query::select()
         .column(role_assignment::Column::PersonId)
         .from(role_assignment::Entity)
         .cond_where(
             active_role_condition(today())
                 .add(role_assignment::Column::OrgId.is_in(schools.iter().copied())),
         )
-        .to_owned();
+        .to_owned()
+}
+
+fn people_at(schools: &[i64]) -> Condition {
+    let with_role = members_of(schools);
     let guardians = Query::select()
         .column(guardian_link::Column::GuardianId)
         .from(guardian_link::Entity)
@@ -241,8 +246,12 @@ impl Scoped for pathway_enrollment::Entity {
 impl Scoped for course_enrollment::Entity {
     const TYPE_NAME: &'static str = "CourseEnrollment";
     fn scope(viewer: &Viewer) -> AppResult<Condition> {
+        // The school's own enrolments of people still active there (a former student's
+        // enrolments leave the school's scope with the student).
         personal(viewer, |s| {
-            Condition::all().add(course_enrollment::Column::SchoolOrgId.is_in(s.iter().copied()))
+            Condition::all()
+                .add(course_enrollment::Column::SchoolOrgId.is_in(s.iter().copied()))
+                .add(course_enrollment::Column::PersonId.in_subquery(members_of(s)))
         })
     }
 }
@@ -261,7 +270,8 @@ pub fn students_condition(viewer: &Viewer) -> AppResult<Condition> {
     }
 }
 
-/// Whether the caller may see dates of birth (school scope and the programme office only).
+/// DOMAIN.md: "dateOfBirth is visible in school scope only"; programmeAdmin, who may do anything,
+/// also sees it. programmeStaff do not: consent age checks are computed by the service.
 pub fn sees_birth_dates(viewer: &Viewer) -> bool {
-    matches!(Reach::of(viewer), Reach::Programme | Reach::Schools(_))
+    matches!(Reach::of(viewer), Reach::Schools(_)) || viewer.has_role(Role::ProgrammeAdmin)
 }

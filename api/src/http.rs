@@ -97,12 +97,13 @@ fn errors_only(
     err: AppError,
 ) -> HttpResponse {
     let gql = err.extend();
-    let body = serde_json::json!({
-        "errors": [{
-            "message": gql.message,
-            "extensions": { "code": err.code().as_str(), "requestId": request_id(req) }
-        }]
-    });
+    let mut extensions =
+        serde_json::json!({ "code": err.code().as_str(), "requestId": request_id(req) });
+    if let (AppError::BadUserInput { field, .. }, Some(map)) = (&err, extensions.as_object_mut()) {
+        map.insert("field".into(), serde_json::Value::from(field.as_str()));
+    }
+    let body =
+        serde_json::json!({ "errors": [{ "message": gql.message, "extensions": extensions }] });
     let content_type = if wants_graphql_response(req) {
         GRAPHQL_RESPONSE_JSON
     } else {
@@ -151,6 +152,87 @@ fn finish_errors(errors: &mut [ServerError], request_id: &str) -> Vec<String> {
     codes
 }
 
+/// What the transport needs to know about a document before running it.
+struct DocumentInfo {
+    /// The operation's name (from `operationName` or the document), for metrics.
+    operation: String,
+    is_mutation: bool,
+}
+
+fn document_info(request: &async_graphql::Request) -> DocumentInfo {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return DocumentInfo {
+            operation: request.operation_name.clone().unwrap_or_default(),
+            is_mutation: false,
+        };
+    };
+    let selected = match &request.operation_name {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => doc.operations.iter().next(),
+    };
+    DocumentInfo {
+        operation: selected
+            .and_then(|(name, _)| name.map(|n| n.to_string()))
+            .unwrap_or_default(),
+        is_mutation: selected.is_some_and(|(_, op)| op.node.ty == OperationType::Mutation),
+    }
+}
+
+/// PostgreSQL cannot hold NUL in text and no identifier or name contains one: refuse it at the
+/// boundary, in the document (raw or escaped) and in variables.
+fn contains_nul(request: &async_graphql::Request) -> bool {
+    fn in_value(value: &async_graphql::Value) -> bool {
+        match value {
+            async_graphql::Value::String(s) => s.contains('\0'),
+            async_graphql::Value::List(items) => items.iter().any(in_value),
+            async_graphql::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || in_value(v))
+            }
+            _ => false,
+        }
+    }
+    let query = request.query.to_ascii_lowercase();
+    query.contains('\0')
+        || query.contains("\\u0000")
+        || query.contains("\\u{0}")
+        || request
+            .variables
+            .iter()
+            .any(|(k, v)| k.contains('\0') || in_value(v))
+}
+
+/// Puts `null` where an errored nullable field is missing from `data` (async-graphql 7 leaves it
+/// out; GraphQL requires the key with a null value).
+fn restore_error_nulls(data: &mut serde_json::Value, errors: &[ServerError]) {
+    fn insert_null(node: &mut serde_json::Value, path: &[async_graphql::PathSegment]) {
+        match path {
+            [async_graphql::PathSegment::Field(name)] => {
+                if let Some(object) = node.as_object_mut() {
+                    object
+                        .entry(name.clone())
+                        .or_insert(serde_json::Value::Null);
+                }
+            }
+            [first, rest @ ..] => {
+                let child = match first {
+                    async_graphql::PathSegment::Field(name) => node.get_mut(name.as_str()),
+                    async_graphql::PathSegment::Index(i) => node.get_mut(*i),
+                };
+                if let Some(child) = child {
+                    insert_null(child, rest);
+                }
+            }
+            [] => {}
+        }
+    }
+    for error in errors {
+        insert_null(data, &error.path);
+    }
+}
+
 async fn execute(
     state: &AppState,
     req: &HttpRequest,
@@ -160,24 +242,33 @@ async fn execute(
     let started = Instant::now();
     let _in_flight = state.metrics.start();
     let request_id = request_id(req);
-    let operation = request.operation_name.clone().unwrap_or_default();
+    let info = document_info(&request);
     let viewer = match authenticate(state, req).await {
         Ok(viewer) => viewer,
         Err(err) => {
             state.metrics.observe(
-                &operation,
+                &info.operation,
                 started.elapsed().as_secs_f64(),
                 &[err.code().as_str().to_owned()],
             );
             return error_response(req, actix_web::http::StatusCode::UNAUTHORIZED, err);
         }
     };
-    if only_queries && is_mutation(&request) {
+    if only_queries && info.is_mutation {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .json(serde_json::json!({
                 "errors": [{ "message": "mutations must use POST", "extensions": { "code": "BAD_USER_INPUT", "requestId": request_id } }]
             }));
+    }
+    if contains_nul(&request) {
+        let err = AppError::bad_input("query", "text values may not contain NUL characters");
+        state.metrics.observe(
+            &info.operation,
+            started.elapsed().as_secs_f64(),
+            &[err.code().as_str().to_owned()],
+        );
+        return error_response(req, actix_web::http::StatusCode::BAD_REQUEST, err);
     }
     let context = RequestContext::new(state.db.clone(), viewer);
     let request = request.data(context);
@@ -193,11 +284,13 @@ async fn execute(
     let codes = finish_errors(&mut response.errors, &request_id);
     state
         .metrics
-        .observe(&operation, started.elapsed().as_secs_f64(), &codes);
+        .observe(&info.operation, started.elapsed().as_secs_f64(), &codes);
 
     let graphql_response = wants_graphql_response(req);
-    let not_executed =
-        matches!(response.data, async_graphql::Value::Null) && !response.errors.is_empty();
+    // Errors without a path come from parsing, validation or limits: the request never ran.
+    let not_executed = matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     let status = if graphql_response && not_executed {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {
@@ -210,8 +303,12 @@ async fn execute(
     };
     // A request that failed before execution has no `data` entry (GraphQL over HTTP).
     let body = serde_json::to_value(&response).map(|mut value| {
-        if not_executed && let Some(object) = value.as_object_mut() {
-            object.remove("data");
+        if let Some(object) = value.as_object_mut() {
+            if not_executed {
+                object.remove("data");
+            } else if let Some(data) = object.get_mut("data") {
+                restore_error_nulls(data, &response.errors);
+            }
         }
         value
     });
@@ -225,21 +322,6 @@ async fn execute(
             AppError::internal(e),
         ),
     }
-}
-
-/// Whether the operation a request would run is a mutation (GET may not run one).
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let operation = match (&request.operation_name, &doc.operations) {
-        (Some(name), ops) => ops
-            .iter()
-            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-            .map(|(_, op)| op),
-        (None, ops) => ops.iter().next().map(|(_, op)| op),
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
 }
 
 /// `POST /graphql`: a JSON body `{ query, variables, operationName }`.

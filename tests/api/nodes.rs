@@ -198,7 +198,7 @@ async fn nodes_with_an_empty_list_is_an_empty_list() {
 }
 
 #[tokio::test]
-#[ignore = "bug: nodes(ids) resolves a repeated id only at its first position; later repeats are null"]
+
 async fn nodes_resolves_a_repeated_id_at_every_position() {
     // Arrange
     let app = spawn_app().await;
@@ -254,7 +254,7 @@ async fn node_reads_a_tombstone_like_any_other_record() {
 }
 
 #[tokio::test]
-#[ignore = "bug: on PostgreSQL an id whose sourcedId contains a NUL character is INTERNAL_SERVER_ERROR instead of null"]
+
 async fn node_with_an_id_containing_a_nul_character_is_null() {
     // Arrange
     let app = spawn_app().await;

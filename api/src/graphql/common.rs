@@ -21,7 +21,16 @@ pub fn decode_global_id(id: &str) -> Option<(String, String)> {
     let text = String::from_utf8(bytes).ok()?;
     let (type_name, sourced_id) = text.split_once(':')?;
     let valid_type = !type_name.is_empty() && type_name.chars().all(|c| c.is_ascii_alphanumeric());
-    (valid_type && !sourced_id.is_empty()).then(|| (type_name.to_owned(), sourced_id.to_owned()))
+    (valid_type && is_sourced_id(sourced_id)).then(|| (type_name.to_owned(), sourced_id.to_owned()))
+}
+
+/// Whether `text` has the sourcedId form `[A-Za-z0-9._:-]{1,255}` (DOMAIN.md section 2).
+pub fn is_sourced_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 255
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
 }
 
 /// Accepts a global id of `type_name` or a plain sourcedId (integrators often hold the latter).
@@ -32,7 +41,11 @@ pub fn sourced_id_of(type_name: &str, field: &str, id: &str) -> AppResult<String
             field,
             format!("`{field}` expects a {type_name} id, got a {t} id"),
         )),
-        _ => Ok(id.to_owned()),
+        _ if is_sourced_id(id) => Ok(id.to_owned()),
+        _ => Err(AppError::bad_input(
+            field,
+            format!("`{field}` is neither a global id nor a sourcedId"),
+        )),
     }
 }
 

@@ -22,7 +22,7 @@ type Metadata = Option<async_graphql::Json<serde_json::Value>>;
 macro_rules! node_types {
     ($($variant:ident => $module:ident),* $(,)?) => {
         /// Any object with a global id.
-        #[derive(Interface)]
+        #[derive(Interface, Clone)]
         #[graphql(field(name = "id", ty = "&ID", desc = "Opaque global id."))]
         pub enum Node {
             $($variant($variant),)*
@@ -98,7 +98,7 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> AppResult<Vec<Option<Node>>> 
     }
     Ok(decoded
         .into_iter()
-        .map(|key| key.and_then(|k| found.remove(&k)))
+        .map(|key| key.and_then(|k| found.get(&k).cloned()))
         .collect())
 }
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use entity::RecordModel;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, SimpleExpr, WindowStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, ModelTrait,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Value,
+    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic,
+    ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Value,
 };
 
 use super::cursor::{self, Cursor};
@@ -104,7 +104,16 @@ fn keyset_condition<E: EntityTrait>(
         .map(|(c, o)| (col_expr::<E>(*c), matches!(o, Order::Asc)))
         .collect();
     keys.push((id_expr::<E>(), true));
-    if keys.len() != cursor.values.len() {
+    let mut types: Vec<ColumnType> = order
+        .iter()
+        .map(|(c, _)| c.def().get_column_type().clone())
+        .collect();
+    types.push(ColumnType::BigInteger);
+    let fits = types
+        .iter()
+        .zip(&cursor.values)
+        .all(|(t, v)| value_fits(t, v));
+    if keys.len() != cursor.values.len() || !fits {
         return Err(AppError::bad_input(
             field,
             format!("`{field}` is not a valid cursor for this list and order"),
@@ -125,6 +134,28 @@ fn keyset_condition<E: EntityTrait>(
         any = any.add(all);
     }
     Ok(any)
+}
+
+/// Whether a cursor value has the type of its key column (a forged cursor must not reach SQL).
+fn value_fits(column_type: &ColumnType, value: &Value) -> bool {
+    match value {
+        Value::String(Some(_)) => matches!(
+            column_type,
+            ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_)
+        ),
+        Value::BigInt(Some(_)) => matches!(
+            column_type,
+            ColumnType::Integer | ColumnType::BigInteger | ColumnType::SmallInteger
+        ),
+        Value::Bool(Some(_)) => matches!(column_type, ColumnType::Boolean),
+        Value::Double(Some(_)) => matches!(column_type, ColumnType::Double | ColumnType::Float),
+        Value::ChronoDate(Some(_)) => matches!(column_type, ColumnType::Date),
+        Value::ChronoDateTimeUtc(Some(_)) => matches!(
+            column_type,
+            ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime
+        ),
+        _ => false,
+    }
 }
 
 /// The whole condition of a list query including its cursors.
