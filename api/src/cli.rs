@@ -97,6 +97,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             let (db, _) = db::connect(&settings.database).await?;
+            let _guard = db::StartupLock::acquire(&db, &settings.database).await?;
             Migrator::up(&db, None).await?;
             println!("migrations applied");
             Ok(())
@@ -106,6 +107,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 anyhow::bail!("--scale must be at least 1");
             }
             let (db, _) = db::connect(&settings.database).await?;
+            let _guard = db::StartupLock::acquire(&db, &settings.database).await?;
             Migrator::up(&db, None).await?;
             if !demo::is_empty(&db).await? {
                 anyhow::bail!(

@@ -62,3 +62,62 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
+
+/// Serialises start-up work (migrations, demo seeding) between processes sharing a database:
+/// a transaction-scoped advisory lock on PostgreSQL, a lock file beside the database on SQLite.
+/// Dropping the guard releases it.
+pub struct StartupLock {
+    _transaction: Option<sea_orm::DatabaseTransaction>,
+    _file: Option<std::fs::File>,
+}
+
+/// Advisory lock key of start-up work.
+const STARTUP_LOCK_KEY: i64 = 0x5050_4101;
+
+impl StartupLock {
+    pub async fn acquire(
+        db: &DatabaseConnection,
+        settings: &DatabaseSettings,
+    ) -> AppResult<StartupLock> {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+        if db.get_database_backend() == DbBackend::Postgres {
+            // Held by this transaction's connection until it ends; the work itself runs on
+            // other pooled connections while every other instance waits here.
+            let transaction = db.begin().await?;
+            transaction
+                .execute(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock($1)",
+                    [STARTUP_LOCK_KEY.into()],
+                ))
+                .await?;
+            return Ok(StartupLock {
+                _transaction: Some(transaction),
+                _file: None,
+            });
+        }
+        let Some(path) = sqlite_path(&settings.url) else {
+            return Ok(StartupLock {
+                _transaction: None,
+                _file: None,
+            });
+        };
+        let lock_path = format!("{path}.startup-lock");
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(lock_path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+        Ok(StartupLock {
+            _transaction: None,
+            _file: Some(file),
+        })
+    }
+}

@@ -17,6 +17,27 @@ use crate::http::{self, AppState, RequestId};
 use crate::metrics::Metrics;
 use crate::{demo, graphql};
 
+/// Applies pending migrations and seeds an empty database, one instance at a time: several
+/// instances may start together on one database, and only the first does the work.
+pub async fn prepare_database(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    if !settings.database.migrate && !settings.demo.seed {
+        return Ok(());
+    }
+    let _guard = db::StartupLock::acquire(db, &settings.database).await?;
+    if settings.database.migrate {
+        Migrator::up(db, None).await.map_err(AppError::from)?;
+    }
+    if settings.demo.seed && demo::is_empty(db).await? {
+        let summary = demo::seed(db, settings.demo.scale).await?;
+        tracing::info!(
+            demo.students = summary.students,
+            demo.schools = summary.schools,
+            "seeded demo data"
+        );
+    }
+    Ok(())
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -27,17 +48,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let (db, statements) = db::connect(&settings.database).await?;
-        if settings.database.migrate {
-            Migrator::up(&db, None).await.map_err(AppError::from)?;
-        }
-        if settings.demo.seed && demo::is_empty(&db).await? {
-            let summary = demo::seed(&db, settings.demo.scale).await?;
-            tracing::info!(
-                students = summary.students,
-                schools = summary.schools,
-                "seeded demo data"
-            );
-        }
+        prepare_database(&db, &settings).await?;
         let secret = resolve_secret(&settings.auth).map_err(anyhow::Error::msg)?;
         let state = web::Data::new(AppState {
             schema: graphql::build(db.clone(), &settings.graphql),

@@ -14,5 +14,6 @@ mod pagination;
 mod relations;
 mod schema;
 mod scoping;
+mod startup;
 mod statements;
 mod transport;
