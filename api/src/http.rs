@@ -30,6 +30,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub playground: bool,
     pub request_timeout: Duration,
+    pub batch_delay: Duration,
 }
 
 /// The request id of this request (set by the middleware in `startup`).
@@ -270,7 +271,7 @@ async fn execute(
         );
         return error_response(req, actix_web::http::StatusCode::BAD_REQUEST, err);
     }
-    let context = RequestContext::new(state.db.clone(), viewer);
+    let context = RequestContext::new(state.db.clone(), viewer, state.batch_delay);
     let request = request.data(context);
     let mut response =
         match tokio::time::timeout(state.request_timeout, state.schema.execute(request)).await {

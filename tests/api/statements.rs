@@ -235,7 +235,6 @@ impl Drop for BusyCpus {
 }
 
 #[tokio::test]
-#[ignore = "known limitation: DataLoader batches close on a 1 ms window; with every core saturated by other threads a 40-row list occasionally splits one batch (9 -> 10 statements). Results are unaffected; a fix needs look-ahead prefetching per connection"]
 async fn a_nested_list_costs_the_same_statements_while_the_cpus_are_busy() {
     // Arrange
     let app = spawn_app().await;

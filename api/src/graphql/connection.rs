@@ -34,12 +34,13 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
+    pub fn new(db: DatabaseConnection, viewer: Viewer, batch_delay: std::time::Duration) -> Self {
         let viewer = Arc::new(viewer);
         RequestContext {
             loaders: Loaders {
                 db,
                 viewer: viewer.clone(),
+                batch_delay,
                 map: Mutex::new(HashMap::new()),
             },
             viewer,
@@ -66,6 +67,8 @@ pub fn db<'a>(ctx: &'a Context<'_>) -> AppResult<&'a DatabaseConnection> {
 pub struct Loaders {
     db: DatabaseConnection,
     viewer: Arc<Viewer>,
+    /// How long a loader waits for sibling keys (`APP_GRAPHQL__BATCH_DELAY_MS`).
+    batch_delay: std::time::Duration,
     map: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
@@ -81,10 +84,10 @@ impl Loaders {
         {
             return loader;
         }
-        let loader = Arc::new(DataLoader::new(
-            make(self.db.clone(), self.viewer.clone()),
-            tokio::spawn,
-        ));
+        let loader = Arc::new(
+            DataLoader::new(make(self.db.clone(), self.viewer.clone()), tokio::spawn)
+                .delay(self.batch_delay),
+        );
         map.insert(TypeId::of::<L>(), loader.clone());
         loader
     }
