@@ -8,6 +8,7 @@ use migration::{Migrator, MigratorTrait};
 use crate::auth::Role;
 use crate::auth::jwt::{TokenKeys, TokenRequest, parse_ttl, resolve_secret};
 use crate::config::Settings;
+use crate::service::clients;
 use crate::startup::Application;
 use crate::{db, demo, graphql, telemetry};
 
@@ -36,6 +37,11 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); needs no database.
     ExportSchema,
+    /// Manage integration clients (OAuth 2 client credentials).
+    Client {
+        #[command(subcommand)]
+        action: ClientCommand,
+    },
     /// Print a signed bearer token for development and scripts.
     Token {
         /// A role name, e.g. programmeAdmin, schoolCoordinator (repeat for several).
@@ -56,6 +62,29 @@ enum Command {
         /// Mark the token as an integration client's.
         #[arg(long)]
         client_id: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create a client; prints `{"client_id": …, "client_secret": …}` (the secret is shown once).
+    Create {
+        /// sourcedId of the organisation the client acts for.
+        #[arg(long)]
+        org: String,
+        /// Space-separated scopes, e.g. "roster.read roster.write".
+        #[arg(long)]
+        scopes: String,
+        /// A name to recognise the client by.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List clients as JSON lines.
+    List,
+    /// Revoke a client: its tokens stop working at once.
+    Revoke {
+        /// The client id.
+        id: String,
     },
 }
 
@@ -128,6 +157,26 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Client { action } => {
+            let (db, _) = db::connect(&settings.database).await?;
+            match action {
+                ClientCommand::Create { org, scopes, name } => {
+                    let issued =
+                        clients::create(&db, &org, &scopes, name.as_deref(), "cli").await?;
+                    println!("{}", serde_json::to_string(&issued)?);
+                }
+                ClientCommand::List => {
+                    for client in clients::list(&db).await? {
+                        println!("{}", serde_json::to_string(&client)?);
+                    }
+                }
+                ClientCommand::Revoke { id } => {
+                    clients::revoke(&db, &id, "cli").await?;
+                    println!("revoked {id}");
+                }
+            }
             Ok(())
         }
         Command::Token {

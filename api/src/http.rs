@@ -14,11 +14,12 @@ use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use crate::auth::Viewer;
-use crate::auth::jwt::TokenKeys;
+use crate::auth::jwt::{TokenKeys, TokenRequest};
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::AppSchema;
 use crate::graphql::connection::RequestContext;
 use crate::metrics::Metrics;
+use crate::service::clients;
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -31,6 +32,7 @@ pub struct AppState {
     pub playground: bool,
     pub request_timeout: Duration,
     pub batch_delay: Duration,
+    pub token_limiter: TokenRateLimiter,
 }
 
 /// The request id of this request (set by the middleware in `startup`).
@@ -131,6 +133,12 @@ async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Viewer, App
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated)?;
     let claims = state.keys.verify(token)?;
+    // A client's token works only while the client is active: revocation takes effect at once.
+    if let Some(client_id) = &claims.client_id
+        && clients::active(&state.db, client_id).await?.is_none()
+    {
+        return Err(AppError::Unauthenticated);
+    }
     Viewer::from_claims(&state.db, claims).await
 }
 
@@ -465,5 +473,210 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 pub fn set_request_id_header(headers: &mut actix_web::http::header::HeaderMap, id: &str) {
     if let Ok(value) = HeaderValue::from_str(id) {
         headers.insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+}
+
+/// Token requests a client may make per minute (per instance) before `429`.
+pub const TOKEN_REQUESTS_PER_MINUTE: usize = 20;
+
+/// Lifetime of client-credentials tokens (15 minutes).
+pub const CLIENT_TOKEN_TTL_SECONDS: i64 = 900;
+
+/// Per-client sliding window of token requests.
+#[derive(Default)]
+pub struct TokenRateLimiter {
+    requests: std::sync::Mutex<std::collections::HashMap<String, Vec<Instant>>>,
+}
+
+impl TokenRateLimiter {
+    /// Records a request; `Err(seconds)` to wait when the client is over its budget.
+    fn check(&self, client_id: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let window = Duration::from_secs(60);
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        if requests.len() > 10_000 {
+            requests.retain(|_, times| {
+                times
+                    .last()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
+        }
+        let times = requests.entry(client_id.to_owned()).or_default();
+        times.retain(|t| now.duration_since(*t) < window);
+        if times.len() >= TOKEN_REQUESTS_PER_MINUTE {
+            let oldest = times.first().copied().unwrap_or(now);
+            return Err(window
+                .saturating_sub(now.duration_since(oldest))
+                .as_secs()
+                .max(1));
+        }
+        times.push(now);
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+}
+
+/// An RFC 6749 section 5.2 error response.
+fn oauth_error(
+    status: actix_web::http::StatusCode,
+    error: &str,
+    description: &str,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    if status == actix_web::http::StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"oauth\""));
+    }
+    response.json(serde_json::json!({ "error": error, "error_description": description }))
+}
+
+/// `client_id:client_secret` from an HTTP Basic header (RFC 6749 section 2.3.1).
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// `POST /oauth/token`: the OAuth 2 client-credentials grant.
+pub async fn oauth_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send application/x-www-form-urlencoded",
+        );
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed form body",
+        );
+    };
+    let (client_id, secret) = match (basic_credentials(&req), form.client_id, form.client_secret) {
+        (Some(credentials), _, _) => credentials,
+        (None, Some(id), Some(secret)) => (id, secret),
+        _ => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication required",
+            );
+        }
+    };
+    match form.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only client_credentials is supported",
+            );
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required",
+            );
+        }
+    }
+    if let Err(retry_after) = state.token_limiter.check(&client_id) {
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, retry_after.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "error": "slow_down", "error_description": "too many token requests; retry later" }));
+    }
+    let client = match clients::authenticate(&state.db, &client_id, &secret).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client or wrong secret",
+            );
+        }
+        Err(e) => {
+            let _ = e.extend();
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            );
+        }
+    };
+    let granted = match form.scope.as_deref().map(str::split_whitespace) {
+        None => client.scopes.clone(),
+        Some(requested) => {
+            let requested: Vec<String> = requested.map(str::to_owned).collect();
+            if requested.iter().any(|s| !client.scopes.contains(s)) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    "a requested scope is not granted to this client",
+                );
+            }
+            requested
+        }
+    };
+    let token = state.keys.sign(&TokenRequest {
+        subject: client.client_id.clone(),
+        org: client.org.clone(),
+        roles: clients::role_for_org_type(&client.org_type)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        scope: granted.join(" "),
+        client_id: Some(client.client_id.clone()),
+        ttl_seconds: CLIENT_TOKEN_TTL_SECONDS,
+    });
+    match token {
+        Ok(access_token) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(serde_json::json!({
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": CLIENT_TOKEN_TTL_SECONDS,
+                "scope": granted.join(" "),
+            })),
+        Err(e) => {
+            let _ = e.extend();
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal server error",
+            )
+        }
     }
 }

@@ -58,6 +58,7 @@ impl Application {
             playground: settings.graphql.playground,
             request_timeout: Duration::from_secs(settings.server.request_timeout_seconds.max(1)),
             batch_delay: Duration::from_millis(settings.graphql.batch_delay_ms),
+            token_limiter: http::TokenRateLimiter::default(),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
@@ -79,6 +80,7 @@ impl Application {
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .route("/graphql", web::post().to(http::graphql_post))
                 .route("/graphql", web::get().to(http::graphql_get))
+                .route("/oauth/token", web::post().to(http::oauth_token))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))
                 .route("/metrics", web::get().to(http::metrics))

@@ -3,6 +3,7 @@
 
 pub mod academic_session;
 pub mod account;
+pub mod api_client;
 pub mod change_event;
 pub mod change_seq;
 pub mod cohort;

@@ -7,13 +7,17 @@ pub use sea_orm_migration::MigratorTrait;
 
 mod m20261124_000001_init;
 mod m20261124_000001_tables;
+mod m20261124_000002_api_clients;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_init::Migration)]
+        vec![
+            Box::new(m20261124_000001_init::Migration),
+            Box::new(m20261124_000002_api_clients::Migration),
+        ]
     }
 }
 

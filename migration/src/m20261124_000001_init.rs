@@ -39,7 +39,7 @@ fn column(name: &str, ty: ColType, nullable: bool) -> ColumnDef {
     def
 }
 
-fn record_table(spec: &TableSpec) -> TableCreateStatement {
+pub(crate) fn record_table(spec: &TableSpec) -> TableCreateStatement {
     let mut table = Table::create();
     table
         .table(Alias::new(spec.name))
@@ -72,7 +72,7 @@ fn record_table(spec: &TableSpec) -> TableCreateStatement {
 
 /// Index statements of a record table: every foreign key, `date_last_modified`, and the business
 /// keys (unique among active rows through a partial index, valid on SQLite and PostgreSQL alike).
-fn record_indexes(spec: &TableSpec) -> Vec<String> {
+pub(crate) fn record_indexes(spec: &TableSpec) -> Vec<String> {
     let t = spec.name;
     let mut sql = vec![format!(
         "CREATE INDEX ix_{t}_modified ON {t} (date_last_modified, id)"

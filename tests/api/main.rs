@@ -6,6 +6,7 @@
 )]
 
 mod auth;
+mod clients;
 mod errors;
 mod filters;
 mod nodes;

@@ -3,6 +3,7 @@
 //!
 //! [`AppResult`]: crate::error::AppResult
 
+pub mod clients;
 pub mod cursor;
 pub mod history;
 pub mod list;
