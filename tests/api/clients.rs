@@ -17,6 +17,29 @@ async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Creates a client for `org` with `scopes` directly through the service.
+async fn new_client(app: &TestApp, org: &str, scopes: &str) -> clients::IssuedClient {
+    clients::create(&app.db, org, scopes, None, "test")
+        .await
+        .expect("create client")
+}
+
+/// A token request with the client's credentials in the form, plus `extra` fields.
+async fn grant(
+    app: &TestApp,
+    client: &clients::IssuedClient,
+    extra: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = vec![
+        ("client_id", client.client_id.as_str()),
+        ("client_secret", client.client_secret.as_str()),
+    ];
+    form.extend_from_slice(extra);
+    token_request(app, &form).await
+}
+
+const CLIENT_CREDENTIALS: (&str, &str) = ("grant_type", "client_credentials");
+
 #[tokio::test]
 async fn a_school_client_gets_a_token_that_reads_its_own_school_only() {
     // Arrange
@@ -25,18 +48,10 @@ async fn a_school_client_gets_a_token_that_reads_its_own_school_only() {
     let school = &w.schools[0].sourced_id;
     let issued = clients::create(&app.db, school, "roster.read", Some("SIS"), "test")
         .await
-        .unwrap();
+        .expect("create client");
 
     // Act
-    let (status, body) = token_request(
-        &app,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &issued.client_id),
-            ("client_secret", &issued.client_secret),
-        ],
-    )
-    .await;
+    let (status, body) = grant(&app, &issued, &[CLIENT_CREDENTIALS]).await;
     let token = body["access_token"]
         .as_str()
         .expect("access_token")
@@ -70,15 +85,7 @@ async fn client_credentials_in_a_basic_header_are_accepted() {
     // Arrange
     let app = spawn_app().await;
     let w = seed_world(&app.db).await;
-    let issued = clients::create(
-        &app.db,
-        &w.partners[0].sourced_id,
-        "activities.read",
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
+    let issued = new_client(&app, &w.partners[0].sourced_id, "activities.read").await;
 
     // Act
     let response = app
@@ -102,21 +109,13 @@ async fn a_wrong_or_unknown_secret_is_invalid_client_and_issues_nothing() {
     // Arrange
     let app = spawn_app().await;
     let w = seed_world(&app.db).await;
-    let issued = clients::create(
-        &app.db,
-        &w.schools[0].sourced_id,
-        "roster.read",
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
+    let issued = new_client(&app, &w.schools[0].sourced_id, "roster.read").await;
 
     // Act
     let wrong = token_request(
         &app,
         &[
-            ("grant_type", "client_credentials"),
+            CLIENT_CREDENTIALS,
             ("client_id", &issued.client_id),
             ("client_secret", "nope"),
         ],
@@ -125,7 +124,7 @@ async fn a_wrong_or_unknown_secret_is_invalid_client_and_issues_nothing() {
     let unknown = token_request(
         &app,
         &[
-            ("grant_type", "client_credentials"),
+            CLIENT_CREDENTIALS,
             ("client_id", "cli_unknown"),
             ("client_secret", &issued.client_secret),
         ],
@@ -145,37 +144,15 @@ async fn bad_grant_types_and_scopes_are_refused_per_rfc_6749() {
     // Arrange
     let app = spawn_app().await;
     let w = seed_world(&app.db).await;
-    let issued = clients::create(
-        &app.db,
-        &w.schools[0].sourced_id,
-        "roster.read",
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
-    let id = issued.client_id.as_str();
-    let secret = issued.client_secret.as_str();
+    let issued = new_client(&app, &w.schools[0].sourced_id, "roster.read").await;
 
     // Act
-    let password = token_request(
+    let password = grant(&app, &issued, &[("grant_type", "password")]).await;
+    let missing = grant(&app, &issued, &[]).await;
+    let scope = grant(
         &app,
-        &[
-            ("grant_type", "password"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    )
-    .await;
-    let missing = token_request(&app, &[("client_id", id), ("client_secret", secret)]).await;
-    let scope = token_request(
-        &app,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("scope", "roster.read roster.write"),
-        ],
+        &issued,
+        &[CLIENT_CREDENTIALS, ("scope", "roster.read roster.write")],
     )
     .await;
 
@@ -199,24 +176,8 @@ async fn a_revoked_clients_token_stops_working_at_once() {
     // Arrange
     let app = spawn_app().await;
     let w = seed_world(&app.db).await;
-    let issued = clients::create(
-        &app.db,
-        &w.schools[0].sourced_id,
-        "roster.read",
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
-    let (_, body) = token_request(
-        &app,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &issued.client_id),
-            ("client_secret", &issued.client_secret),
-        ],
-    )
-    .await;
+    let issued = new_client(&app, &w.schools[0].sourced_id, "roster.read").await;
+    let (_, body) = grant(&app, &issued, &[CLIENT_CREDENTIALS]).await;
     let token = body["access_token"].as_str().unwrap().to_owned();
     let before = app
         .gql("{ students { totalCount } }", json!({}), Some(&token))
@@ -229,15 +190,7 @@ async fn a_revoked_clients_token_stops_working_at_once() {
     let after = app
         .gql("{ students { totalCount } }", json!({}), Some(&token))
         .await;
-    let (status, again) = token_request(
-        &app,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &issued.client_id),
-            ("client_secret", &issued.client_secret),
-        ],
-    )
-    .await;
+    let (status, again) = grant(&app, &issued, &[CLIENT_CREDENTIALS]).await;
 
     // Assert
     assert!(before.errors().is_empty());
@@ -295,17 +248,9 @@ async fn token_requests_per_client_are_rate_limited() {
     // Arrange
     let app = spawn_app().await;
     let w = seed_world(&app.db).await;
-    let issued = clients::create(
-        &app.db,
-        &w.schools[0].sourced_id,
-        "roster.read",
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
+    let issued = new_client(&app, &w.schools[0].sourced_id, "roster.read").await;
     let form = [
-        ("grant_type", "client_credentials"),
+        CLIENT_CREDENTIALS,
         ("client_id", issued.client_id.as_str()),
         ("client_secret", "wrong"),
     ];
