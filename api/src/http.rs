@@ -168,14 +168,16 @@ struct DocumentInfo {
     is_mutation: bool,
 }
 
-fn document_info(request: &async_graphql::Request) -> DocumentInfo {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+fn document_info(request: &mut async_graphql::Request) -> DocumentInfo {
+    let operation_name = request.operation_name.clone();
+    // Parsed once here; async-graphql reuses the parsed document when it executes the request.
+    let Ok(doc) = request.parsed_query() else {
         return DocumentInfo {
-            operation: request.operation_name.clone().unwrap_or_default(),
+            operation: operation_name.unwrap_or_default(),
             is_mutation: false,
         };
     };
-    let selected = match &request.operation_name {
+    let selected = match &operation_name {
         Some(name) => doc
             .operations
             .iter()
@@ -245,13 +247,13 @@ fn restore_error_nulls(data: &mut serde_json::Value, errors: &[ServerError]) {
 async fn execute(
     state: &AppState,
     req: &HttpRequest,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     only_queries: bool,
 ) -> HttpResponse {
     let started = Instant::now();
     let _in_flight = state.metrics.start();
     let request_id = request_id(req);
-    let info = document_info(&request);
+    let info = document_info(&mut request);
     let viewer = match authenticate(state, req).await {
         Ok(viewer) => viewer,
         Err(err) => {
