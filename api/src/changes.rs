@@ -24,6 +24,8 @@ pub struct Change {
     pub sourced_id: String,
     pub operation: &'static str,
     pub version: i32,
+    /// For `accessRevoked`: the organisation that lost access.
+    pub audience_org_id: Option<i64>,
 }
 
 /// Reserves `count` sequence numbers; returns the first. Must run inside the writing transaction.
@@ -67,6 +69,7 @@ pub async fn record(
                 operation: Set(c.operation.to_owned()),
                 version: Set(c.version),
                 at: Set(at),
+                audience_org_id: Set(c.audience_org_id),
             });
         change_event::Entity::insert_many(models)
             .exec_without_returning(db)

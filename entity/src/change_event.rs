@@ -17,6 +17,8 @@ pub struct Model {
     pub operation: String,
     pub version: i32,
     pub at: DateTimeUtc,
+    /// For `accessRevoked`: the organisation that lost access (only it sees the event).
+    pub audience_org_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

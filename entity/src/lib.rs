@@ -2,6 +2,7 @@
 //! wrap them and choose what is exposed.
 
 pub mod academic_session;
+pub mod access_audit_event;
 pub mod account;
 pub mod api_client;
 pub mod change_event;
@@ -13,6 +14,7 @@ pub mod course_enrollment;
 pub mod course_offering;
 pub mod external_id;
 pub mod guardian_link;
+pub mod mentorship;
 pub mod offering_term;
 pub mod org;
 pub mod pathway;

@@ -8,6 +8,7 @@ pub use sea_orm_migration::MigratorTrait;
 mod m20261124_000001_init;
 mod m20261124_000001_tables;
 mod m20261124_000002_api_clients;
+mod m20261124_000003_access;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261124_000002_api_clients::Migration),
+            Box::new(m20261124_000003_access::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use crate::{ColType, TableSpec};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn id_column() -> ColumnDef {
+pub(crate) fn id_column() -> ColumnDef {
     ColumnDef::new(Alias::new("id"))
         .big_integer()
         .not_null()
@@ -18,7 +18,7 @@ fn id_column() -> ColumnDef {
         .to_owned()
 }
 
-fn column(name: &str, ty: ColType, nullable: bool) -> ColumnDef {
+pub(crate) fn column(name: &str, ty: ColType, nullable: bool) -> ColumnDef {
     let mut def = ColumnDef::new(Alias::new(name));
     match ty {
         ColType::Str => def.string_len(255),

@@ -100,6 +100,7 @@ where
                         sourced_id,
                         operation: changes::CREATE,
                         version: 1,
+                        audience_org_id: None,
                     }
                 })
                 .collect(),
