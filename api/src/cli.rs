@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
 use crate::auth::Role;
-use crate::auth::jwt::{TokenKeys, TokenRequest, parse_ttl, resolve_secret};
+use crate::auth::jwt::{TokenKeys, TokenRequest, parse_ttl};
 use crate::config::Settings;
 use crate::service::clients;
 use crate::startup::Application;
@@ -56,9 +56,9 @@ enum Command {
         /// Space-separated scopes.
         #[arg(long, default_value = "")]
         scope: String,
-        /// Lifetime, e.g. 15m, 1h, 2d.
-        #[arg(long, default_value = "1h")]
-        ttl: String,
+        /// Lifetime, e.g. 15m, 1h, 2d; defaults to APP_AUTH__TOKEN_TTL_SECONDS (15 minutes).
+        #[arg(long)]
+        ttl: Option<String>,
         /// Mark the token as an integration client's.
         #[arg(long)]
         client_id: Option<String>,
@@ -193,9 +193,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     anyhow::bail!("unknown role {name:?}; known roles: {}", known.join(", "));
                 }
             }
-            let ttl_seconds = parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
-            let secret = resolve_secret(&settings.auth).map_err(anyhow::Error::msg)?;
-            let keys = TokenKeys::new(&settings.auth, &secret);
+            let ttl_seconds = match ttl {
+                Some(ttl) => parse_ttl(&ttl).map_err(anyhow::Error::msg)?,
+                None => settings.auth.token_ttl_seconds,
+            };
+            let keys = TokenKeys::load(&settings.auth)?;
             let subject = sub.unwrap_or_else(|| {
                 format!("dev-{}", role.first().map(String::as_str).unwrap_or("user"))
             });

@@ -9,7 +9,7 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::jwt::{TokenKeys, resolve_secret};
+use crate::auth::jwt::{self, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, StatementCounter};
 use crate::error::AppError;
@@ -49,11 +49,11 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let (db, statements) = db::connect(&settings.database).await?;
         prepare_database(&db, &settings).await?;
-        let secret = resolve_secret(&settings.auth).map_err(anyhow::Error::msg)?;
+        let keys = TokenKeys::load(&settings.auth)?;
         let state = web::Data::new(AppState {
             schema: graphql::build(db.clone(), &settings.graphql),
             db: db.clone(),
-            keys: Arc::new(TokenKeys::new(&settings.auth, &secret)),
+            keys: Arc::new(keys),
             metrics: Arc::new(Metrics::new(statements.clone())),
             playground: settings.graphql.playground,
             request_timeout: Duration::from_secs(settings.server.request_timeout_seconds.max(1)),
@@ -81,6 +81,7 @@ impl Application {
                 .route("/graphql", web::post().to(http::graphql_post))
                 .route("/graphql", web::get().to(http::graphql_get))
                 .route("/oauth/token", web::post().to(http::oauth_token))
+                .route("/.well-known/jwks.json", web::get().to(jwt::jwks))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))
                 .route("/metrics", web::get().to(http::metrics))
