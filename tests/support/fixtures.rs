@@ -1280,3 +1280,68 @@ pub async fn tombstone(db: &impl ConnectionTrait, table: &str, id: i64) {
         .expect("tombstone");
     assert_eq!(result.rows_affected(), 1, "tombstone {table} {id}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Consents and mentorships (DOMAIN.md areas A and E), written directly: no change events and no
+// status history, like the rest of the world.
+
+/// Inserts an active (not withdrawn) consent record granted a week ago.
+///
+/// `relationship` is the stored giver relationship (`self`, `parentalResponsibility`,
+/// `guardian`); `purpose` the stored purpose; `scope_org` the partner for partner purposes.
+pub async fn add_consent(
+    db: &impl ConnectionTrait,
+    sourced_id: &str,
+    student: &Ref,
+    given_by: &Ref,
+    relationship: &str,
+    purpose: &str,
+    scope_org: Option<&Ref>,
+) -> Ref {
+    let at = api::changes::now();
+    let id = insert(
+        db,
+        record!(consent_record, sourced_id, at, {
+            student_id: student.id,
+            given_by_id: given_by.id,
+            giver_relationship: relationship.to_owned(),
+            purpose: purpose.to_owned(),
+            scope_org_id: scope_org.map(|o| o.id),
+            pics_version: "2024-1".to_owned(),
+            granted_at: at - Duration::days(7),
+            withdrawn_at: None,
+            evidence_ref: None,
+        }),
+    )
+    .await;
+    Ref::new(id, sourced_id, "ConsentRecord")
+}
+
+/// Inserts a one-to-one mentorship in `state` (`proposed`, `active`, `paused`, `ended`,
+/// `cancelled`), begun on 2024-10-01, at version 1.
+pub async fn add_mentorship(
+    db: &impl ConnectionTrait,
+    sourced_id: &str,
+    mentor: &Ref,
+    student: &Ref,
+    partner: &Ref,
+    pathway: &Ref,
+    state: &str,
+) -> Ref {
+    let at = api::changes::now();
+    let id = insert(
+        db,
+        record!(mentorship, sourced_id, at, {
+            mentor_id: mentor.id,
+            student_id: student.id,
+            partner_org_id: partner.id,
+            pathway_id: pathway.id,
+            begin_date: date(2024, 10, 1),
+            end_date: (state == "ended").then(|| date(2025, 7, 1)),
+            format: "oneToOne".to_owned(),
+            state: state.to_owned(),
+        }),
+    )
+    .await;
+    Ref::new(id, sourced_id, "Mentorship")
+}

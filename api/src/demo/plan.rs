@@ -26,6 +26,7 @@ pub mod stream {
     pub const OFFERING: u64 = 4;
     pub const STUDENT: u64 = 5;
     pub const CONSENT: u64 = 6;
+    pub const MENTORSHIP: u64 = 7;
 }
 
 /// Students per school at scale 1 (70 × 19 = 1,330).

@@ -5,8 +5,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     academic_session, account, cohort, consent_record, course, course_enrollment, course_offering,
-    external_id, guardian_link, offering_term, org, pathway, pathway_enrollment, pathway_stage,
-    person, role_assignment, stage_course, status_history,
+    external_id, guardian_link, mentorship, offering_term, org, pathway, pathway_enrollment,
+    pathway_stage, person, role_assignment, stage_course, status_history,
 };
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
@@ -50,6 +50,7 @@ const TABLES: &[&str] = &[
     "pathway_enrollment",
     "status_history",
     "course_enrollment",
+    "mentorship",
 ];
 
 /// A model of `entity::$module` with the common record columns filled in.
@@ -157,10 +158,11 @@ pub async fn write_all(ctx: &mut Ctx<'_>, plan: &Plan) -> AppResult<()> {
     write_people(ctx, plan, &ids).await?;
     write_roles(ctx, plan, &ids).await?;
     write_student_records(ctx, plan, &ids).await?;
-    write_consents(ctx, plan, &ids).await?;
+    let mentor_consents = write_consents(ctx, plan, &ids).await?;
     write_offerings(ctx, plan, &ids).await?;
     write_pathway_enrollments(ctx, plan, &ids).await?;
     write_course_enrollments(ctx, plan, &ids).await?;
+    write_mentorships(ctx, plan, &ids, &mentor_consents).await?;
     if ctx.txn.get_database_backend() == DbBackend::Postgres {
         for table in TABLES {
             let sql = format!(
@@ -626,15 +628,41 @@ impl Grant {
     }
 }
 
+/// A student's seeded shareWithPartnerMentor consent for their mentor's partner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct MentorConsent {
+    /// When the student gave it; `None` when they did not.
+    granted: Option<DateTime<Utc>>,
+    /// When the student withdrew it.
+    withdrawn: Option<DateTime<Utc>>,
+    /// Whether a guardian with parental responsibility gave it too.
+    guardian: bool,
+}
+
+impl MentorConsent {
+    /// Effective whatever the date: the student's active consent and a guardian's (so it holds
+    /// for minors and for students without a known birth date alike).
+    fn effective(self) -> bool {
+        self.granted.is_some() && self.withdrawn.is_none() && self.guardian
+    }
+}
+
 /// Consent records: for most students shareWithPartnerMentor for their mentor's partner from the
 /// student and a guardian with parental responsibility (some withdrawn, some without the
 /// guardian's), some mediaPhotoVideo, and a few alumniTracking from students who left school.
-async fn write_consents(ctx: &mut Ctx<'_>, plan: &Plan, ids: &Ids) -> AppResult<()> {
+/// Returns each student's shareWithPartnerMentor consent, for the mentorships.
+async fn write_consents(
+    ctx: &mut Ctx<'_>,
+    plan: &Plan,
+    ids: &Ids,
+) -> AppResult<Vec<MentorConsent>> {
     let base = max_id(ctx, "consent_record").await?;
     let mut next = Counter(base.0);
     let mut sink = Sink::<consent_record::Entity>::records("ConsentRecord");
     let latest = timestamp(date(2026, 10, 31), 9, 0);
+    let mut mentor_consents = Vec::with_capacity(plan.students.len());
     for (i, s) in plan.students.iter().enumerate() {
+        let mut mentor_consent = MentorConsent::default();
         let mut rng = Rng::keyed(SEED, stream::CONSENT, s.n as u64);
         let student = ids.person.id(plan.student_person(i));
         let partner = ids.org.id(plan.staff[s.mentor].org);
@@ -658,6 +686,8 @@ async fn write_consents(ctx: &mut Ctx<'_>, plan: &Plan, ids: &Ids) -> AppResult<
                 granted,
                 withdrawn,
             ));
+            mentor_consent.granted = Some(granted);
+            mentor_consent.withdrawn = withdrawn;
             // With guardians lacking parental responsibility, about 10% end up without one.
             let guardian_gives = !rng.percent(6);
             let day = add_days(day, rng.range(0, 10));
@@ -669,6 +699,7 @@ async fn write_consents(ctx: &mut Ctx<'_>, plan: &Plan, ids: &Ids) -> AppResult<
                     Some(partner),
                     at,
                 ));
+                mentor_consent.guardian = true;
             }
         }
         if rng.percent(30) {
@@ -705,8 +736,10 @@ async fn write_consents(ctx: &mut Ctx<'_>, plan: &Plan, ids: &Ids) -> AppResult<
             });
             sink.push(ctx, model).await?;
         }
+        mentor_consents.push(mentor_consent);
     }
-    sink.flush(ctx).await
+    sink.flush(ctx).await?;
+    Ok(mentor_consents)
 }
 
 /// Course offerings and their terms.
@@ -848,4 +881,155 @@ async fn write_course_enrollments(ctx: &mut Ctx<'_>, plan: &Plan, ids: &Ids) -> 
         }
     }
     sink.flush(ctx).await
+}
+
+/// Reasons a demo mentorship was paused by programme staff.
+const PAUSE_REASONS: &[&str] = &[
+    "HKDSE examination period",
+    "Mentor on overseas assignment",
+    "Student asked for a break",
+];
+
+/// One StatusHistory row of a demo mentorship: from, to, when, why.
+type Step = (
+    Option<&'static str>,
+    &'static str,
+    DateTime<Utc>,
+    Option<&'static str>,
+);
+
+/// One mentorship per enrolled student with their mentor (about one mentor per 4.5 students),
+/// its state consistent with the seeded consent: active (mostly) or paused where the
+/// shareWithPartnerMentor consent is effective, paused with reason "consent withdrawn" where
+/// the student withdrew it, proposed or cancelled where it is missing, ended when the student's
+/// pathway ended. Each row gets a `create` change event and its StatusHistory.
+async fn write_mentorships(
+    ctx: &mut Ctx<'_>,
+    plan: &Plan,
+    ids: &Ids,
+    consents: &[MentorConsent],
+) -> AppResult<()> {
+    let base = max_id(ctx, "mentorship").await?;
+    let mut next = Counter(base.0);
+    let mut sink = Sink::<mentorship::Entity>::records("Mentorship");
+    let mut histories: Vec<(i64, Vec<Step>)> = Vec::new();
+    for (i, s) in plan.students.iter().enumerate() {
+        let mut rng = Rng::keyed(SEED, stream::MENTORSHIP, s.n as u64);
+        let consent = consents.get(i).copied().unwrap_or_default();
+        let j = &s.journey;
+        let pending = matches!(j.state, "applied" | "offered");
+        if pending && !rng.percent(40) {
+            continue;
+        }
+        let mentor = &plan.staff[s.mentor];
+        let intake = COHORTS[s.cohort].intake();
+        let first_day = match consent.granted {
+            Some(granted) => add_days(granted.date_naive(), rng.range(7, 30)),
+            None => add_days(intake, rng.range(30, 60)),
+        }
+        .max(mentor.begin);
+        let proposed_at = timestamp(add_days(first_day, -rng.range(5, 20)), 2, rng.range(0, 59));
+        let started_at = timestamp(first_day, 2, rng.range(0, 59));
+        let mut steps: Vec<Step> = vec![(None, "proposed", proposed_at, None)];
+        let mut end_date = None;
+        let consent_ok_at_start = consent.granted.is_some()
+            && consent.guardian
+            && consent.withdrawn.is_none_or(|w| w > started_at);
+        let state = match (j.end, consent_ok_at_start) {
+            (Some(end), true) if end > first_day => {
+                steps.push((Some("proposed"), "active", started_at, None));
+                if let Some(withdrawn) = consent.withdrawn.filter(|w| w.date_naive() < end) {
+                    steps.push((
+                        Some("active"),
+                        "paused",
+                        withdrawn,
+                        Some("consent withdrawn"),
+                    ));
+                    steps.push((Some("paused"), "ended", timestamp(end, 2, 0), None));
+                } else {
+                    steps.push((Some("active"), "ended", timestamp(end, 2, 0), None));
+                }
+                end_date = Some(end);
+                "ended"
+            }
+            (Some(end), _) => {
+                let at = timestamp(end, 2, 0).max(proposed_at + chrono::Duration::hours(1));
+                steps.push((
+                    Some("proposed"),
+                    "cancelled",
+                    at,
+                    Some("student left the pathway"),
+                ));
+                "cancelled"
+            }
+            (None, true) if !pending => {
+                steps.push((Some("proposed"), "active", started_at, None));
+                if let Some(withdrawn) = consent.withdrawn {
+                    steps.push((
+                        Some("active"),
+                        "paused",
+                        withdrawn,
+                        Some("consent withdrawn"),
+                    ));
+                    "paused"
+                } else if rng.percent(6) {
+                    let day = add_days(first_day, rng.range(90, 500));
+                    let reason = rng.pick(PAUSE_REASONS);
+                    steps.push((Some("active"), "paused", timestamp(day, 3, 0), Some(reason)));
+                    "paused"
+                } else {
+                    "active"
+                }
+            }
+            _ if consent.effective() || rng.percent(65) => "proposed",
+            _ => {
+                let day = add_days(first_day, rng.range(20, 120));
+                steps.push((
+                    Some("proposed"),
+                    "cancelled",
+                    timestamp(day, 3, 0),
+                    Some("no effective consent"),
+                ));
+                "cancelled"
+            }
+        };
+        let id = next.next();
+        let format = if rng.percent(15) { "group" } else { "oneToOne" };
+        let model = record!(mentorship, ctx.at, id, format!("mentorship-{:07}", next.taken(base)), {
+            mentor_id: ids.person.id(plan.staff_person(s.mentor)),
+            student_id: ids.person.id(plan.student_person(i)),
+            partner_org_id: ids.org.id(mentor.org),
+            pathway_id: ids.pathway.id(COHORTS[s.cohort].pathway),
+            begin_date: first_day,
+            end_date: end_date,
+            format: format.to_owned(),
+            state: state.to_owned(),
+        });
+        sink.push(ctx, model).await?;
+        histories.push((id, steps));
+    }
+    sink.flush(ctx).await?;
+
+    let base = max_id(ctx, "status_history").await?;
+    let mut next = Counter(base.0);
+    let mut history = Sink::<status_history::Entity>::plain();
+    for (entity_id, steps) in histories {
+        for (from, to, at, reason) in steps {
+            let model = status_history::Model {
+                id: next.next(),
+                entity_type: "Mentorship".to_owned(),
+                entity_id,
+                from_state: from.map(str::to_owned),
+                to_state: to.to_owned(),
+                from_stage: None,
+                to_stage: None,
+                reason: reason.map(str::to_owned),
+                at,
+                actor: Some(ACTOR.to_owned()),
+                client_id: None,
+            };
+            history.push(ctx, model).await?;
+        }
+    }
+    history.flush(ctx).await
 }

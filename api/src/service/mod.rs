@@ -4,7 +4,10 @@
 //! [`AppResult`]: crate::error::AppResult
 
 pub mod clients;
+pub mod consents;
 pub mod cursor;
 pub mod history;
 pub mod list;
+pub mod mentorships;
 pub mod offerings;
+pub mod write;
