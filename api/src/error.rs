@@ -54,6 +54,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// `FORBIDDEN` with the reason (never data).
+    #[error("not allowed: {0}")]
+    ForbiddenWith(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{message}")]
@@ -89,7 +92,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Unauthenticated => ErrorCode::Unauthenticated,
-            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Forbidden | Self::ForbiddenWith(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict { code, .. } => *code,

@@ -13,6 +13,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
+use crate::audit;
 use crate::auth::Viewer;
 use crate::auth::jwt::{TokenKeys, TokenRequest};
 use crate::error::{AppError, ErrorCode};
@@ -132,7 +133,12 @@ async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Viewer, App
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated)?;
-    let claims = state.keys.verify(token)?;
+    // A token naming the trusted external issuer is verified against its keys and mapped to an
+    // account; every other token must be one of ours.
+    let claims = match state.keys.external_issuer_for(token) {
+        Some(external) => external.authenticate(&state.db, token).await?,
+        None => state.keys.verify(token)?,
+    };
     // A client's token works only while the client is active: revocation takes effect at once.
     if let Some(client_id) = &claims.client_id
         && clients::active(&state.db, client_id).await?.is_none()
@@ -282,6 +288,7 @@ async fn execute(
         return error_response(req, actix_web::http::StatusCode::BAD_REQUEST, err);
     }
     let context = RequestContext::new(state.db.clone(), viewer, state.batch_delay);
+    let (audit_log, audit_viewer) = (context.audit.clone(), context.viewer.clone());
     let request = request.data(context);
     let mut response =
         match tokio::time::timeout(state.request_timeout, state.schema.execute(request)).await {
@@ -292,6 +299,24 @@ async fn execute(
                     .into_server_error(async_graphql::Pos::default()),
             ]),
         };
+    // Named student reads are audited before the data leaves; no audit, no data.
+    let audited = audit_log.take();
+    if !audited.is_empty()
+        && !matches!(response.data, async_graphql::Value::Null)
+        && let Err(err) = audit::write(&state.db, &audit_viewer, audited, &request_id).await
+    {
+        tracing::error!(error = ?err, request_id = %request_id, "access audit write failed; read refused");
+        let err = match err {
+            AppError::Unavailable => AppError::Unavailable,
+            _ => AppError::internal(anyhow::anyhow!("access audit write failed")),
+        };
+        state.metrics.observe(
+            &info.operation,
+            started.elapsed().as_secs_f64(),
+            &[err.code().as_str().to_owned()],
+        );
+        return error_response(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, err);
+    }
     let codes = finish_errors(&mut response.errors, &request_id);
     state
         .metrics

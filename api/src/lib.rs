@@ -1,6 +1,7 @@
 //! Pathway Partner API: the library behind the `api` binary.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod changes;
 pub mod cli;

@@ -5,10 +5,14 @@
     reason = "test helpers: a failed step should abort the test"
 )]
 
+mod audit;
 mod auth;
 mod clients;
+mod consents;
 mod errors;
 mod filters;
+mod matrix;
+mod mentorships;
 mod nodes;
 mod ordering;
 mod pagination;
@@ -17,4 +21,5 @@ mod schema;
 mod scoping;
 mod startup;
 mod statements;
+mod tokens;
 mod transport;

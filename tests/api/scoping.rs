@@ -325,10 +325,10 @@ async fn a_teacher_sees_what_the_coordinator_of_their_school_sees() {
 }
 
 #[tokio::test]
-async fn partner_coordinators_and_mentors_see_no_personal_data_but_the_catalogue() {
+async fn without_mentorships_partners_and_mentors_see_no_student_but_the_catalogue() {
     // Arrange
     let app = spawn_app().await;
-    seed_world(&app.db).await;
+    let world = seed_world(&app.db).await;
     let personal = "{ students { totalCount edges { node { sourcedId } } } people { totalCount edges { node { sourcedId } } } \
                     pathwayEnrollments { totalCount edges { node { sourcedId } } } courseEnrollments { totalCount edges { node { sourcedId } } } \
                     schools { edges { node { students { totalCount } } } } }";
@@ -347,7 +347,15 @@ async fn partner_coordinators_and_mentors_see_no_personal_data_but_the_catalogue
         let empty = json!({ "totalCount": 0, "edges": [] });
         let data = hidden.data();
         assert_eq!(data["students"], empty);
-        assert_eq!(data["people"], empty);
+        // Their own organisation's people only: no student, guardian or school staff.
+        let people = sourced_ids(&data["people"]);
+        let outsiders: Vec<&String> = people
+            .iter()
+            .filter(|p| {
+                *p != &world.partner_coordinator.sourced_id && *p != &world.mentor.sourced_id
+            })
+            .collect();
+        assert_eq!(outsiders, Vec::<&String>::new());
         assert_eq!(data["pathwayEnrollments"], empty);
         assert_eq!(data["courseEnrollments"], empty);
         assert_eq!(

@@ -6,6 +6,7 @@
     reason = "test support: a failed arrange step should abort the test"
 )]
 
+pub mod access_world;
 pub mod fixtures;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -213,11 +214,17 @@ impl Drop for Starting {
 
 /// Starts the application on a fresh, migrated database (no demo data).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with `configure` adjusting the test settings first (e.g. token keys).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     LazyLock::force(&TRACING);
     LIVE_APPS.fetch_add(1, Ordering::SeqCst);
     let starting = Starting;
     let (url, database) = make_database().await;
-    let settings = Settings::for_tests(&url);
+    let mut settings = Settings::for_tests(&url);
+    configure(&mut settings);
     let app = Application::build(settings.clone())
         .await
         .expect("build the application");

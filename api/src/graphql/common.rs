@@ -122,7 +122,34 @@ pub enum Target {
         table: &'static str,
         type_name: &'static str,
         field: &'static str,
+        /// The caller's scope on the referenced table: a reference filter matches only records
+        /// the caller may see, so it can never test an invisible record's id.
+        scope: Condition,
     },
+}
+
+impl Target {
+    /// The target with the caller's scope on the referenced table (none on a plain column). A
+    /// table the caller may not read at all matches nothing.
+    pub fn scoped(self, viewer: &crate::auth::Viewer) -> Target {
+        match self {
+            Target::Reference {
+                fk,
+                table,
+                type_name,
+                field,
+                ..
+            } => Target::Reference {
+                fk,
+                table,
+                type_name,
+                field,
+                scope: crate::access::scope_of_table(table, viewer)
+                    .unwrap_or_else(|_| crate::access::deny()),
+            },
+            column => column,
+        }
+    }
 }
 
 pub fn column<C: sea_orm::ColumnTrait>(col: C) -> Target {
@@ -141,6 +168,7 @@ pub fn reference<C: sea_orm::ColumnTrait>(
         table,
         type_name,
         field,
+        scope: Condition::all(),
     }
 }
 
@@ -303,6 +331,7 @@ impl FieldFilter for IdFilter {
             table,
             type_name,
             field,
+            scope,
         } = target
         else {
             return Err(AppError::internal(anyhow::anyhow!(
@@ -314,6 +343,7 @@ impl FieldFilter for IdFilter {
                 .column(Alias::new("id"))
                 .from(Alias::new(*table))
                 .and_where(Expr::col(Alias::new("sourced_id")).is_in(ids))
+                .cond_where(scope.clone())
                 .to_owned()
         };
         let sid = |id: &ID| sourced_id_of(type_name, field, id.as_str());
@@ -460,21 +490,28 @@ macro_rules! filter_input {
 
         impl $name {
             /// The filter as one parenthesised condition group.
-            pub fn condition(&self) -> $crate::error::AppResult<sea_orm::Condition> {
+            pub fn condition(&self, viewer: &$crate::auth::Viewer) -> $crate::error::AppResult<sea_orm::Condition> {
                 use $crate::graphql::common::FieldFilter as _;
                 let mut all = sea_orm::Condition::all();
-                $(if let Some(f) = &self.$field { all = all.add(f.condition(&$target)?); })*
+                $(if let Some(f) = &self.$field { all = all.add(f.condition(&$target.scoped(viewer))?); })*
                 if let Some(list) = &self.and {
-                    for f in list { all = all.add(f.condition()?); }
+                    for f in list { all = all.add(f.condition(viewer)?); }
                 }
                 if let Some(list) = &self.or {
                     let mut any = sea_orm::Condition::any();
-                    for f in list { any = any.add(f.condition()?); }
+                    for f in list { any = any.add(f.condition(viewer)?); }
                     if list.is_empty() { any = $crate::access::deny(); }
                     all = all.add(any);
                 }
-                if let Some(f) = &self.not { all = all.add(f.condition()?.not()); }
+                if let Some(f) = &self.not { all = all.add(f.condition(viewer)?.not()); }
                 Ok(all)
+            }
+
+            /// The names (`snake_case`) of the fields this filter tests, at any depth.
+            pub fn used_fields(&self, out: &mut Vec<&'static str>) {
+                $(if self.$field.is_some() { out.push(stringify!($field)); })*
+                for f in self.and.iter().chain(self.or.iter()).flatten() { f.used_fields(out); }
+                if let Some(f) = &self.not { f.used_fields(out); }
             }
         }
     };

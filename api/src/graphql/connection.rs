@@ -31,6 +31,8 @@ pub struct RequestContext {
     pub loaders: Loaders,
     /// Objects actually returned by connections (`extensions.cost.actual`).
     pub actual_cost: Arc<AtomicU64>,
+    /// Named student reads to audit before the response leaves.
+    pub audit: Arc<crate::audit::AuditLog>,
 }
 
 impl RequestContext {
@@ -45,6 +47,7 @@ impl RequestContext {
             },
             viewer,
             actual_cost: Arc::new(AtomicU64::new(0)),
+            audit: Arc::new(crate::audit::AuditLog::default()),
         }
     }
 }

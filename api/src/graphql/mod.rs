@@ -1,20 +1,25 @@
 //! The GraphQL schema. [`schema_builder`] is pure (no I/O) so the SDL can be printed without a
 //! database; [`build`] adds the connection and settings.
 
+pub mod audit;
 pub mod calendar;
+pub mod clients;
 pub mod common;
 pub mod connection;
+pub mod consents;
 pub mod courses;
 pub mod enrollments;
 pub mod limits;
+pub mod mentorships;
 pub mod node;
 pub mod orgs;
 pub mod pathways;
+pub mod payload;
 pub mod people;
 pub mod record;
 pub mod viewer;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::config::GraphqlSettings;
@@ -24,19 +29,30 @@ use crate::config::GraphqlSettings;
 pub struct Query(
     node::NodeQuery,
     viewer::ViewerQuery,
+    audit::AuditQuery,
     orgs::OrgsQuery,
     people::PeopleQuery,
     calendar::CalendarQuery,
     pathways::PathwaysQuery,
     courses::CoursesQuery,
     enrollments::EnrollmentsQuery,
+    mentorships::MentorshipsQuery,
+    clients::ClientsQuery,
 );
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// The mutation root.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    clients::ClientsMutation,
+    consents::ConsentsMutation,
+    mentorships::MentorshipsMutation,
+);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema's types and fields, without data or extensions.
-pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .register_output_type::<node::Record>()
 }
 

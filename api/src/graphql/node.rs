@@ -7,11 +7,14 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::*;
 
+use super::audit::AccessAuditEvent;
 use super::calendar::AcademicSession;
+use super::clients::ApiClient;
 use super::common::{RecordStatus, decode_global_id};
 use super::connection::load_by_sourced_ids;
 use super::courses::{Course, CourseOffering};
 use super::enrollments::{CourseEnrollment, PathwayEnrollment};
+use super::mentorships::Mentorship;
 use super::orgs::Organization;
 use super::pathways::{Cohort, Pathway, PathwayStage, StageCourse};
 use super::people::{ConsentRecord, ExternalId, GuardianLink, Person, RoleAssignment};
@@ -77,6 +80,9 @@ node_types!(
     CourseOffering => course_offering,
     PathwayEnrollment => pathway_enrollment,
     CourseEnrollment => course_enrollment,
+    Mentorship => mentorship,
+    ApiClient => api_client,
+    AccessAuditEvent => access_audit_event,
 );
 
 /// Resolves global ids in one batch per type, keeping the order of `ids`.

@@ -10,6 +10,7 @@ use super::connection::{Conn, ListArgs, load_one, viewer};
 use super::courses::{
     Course, CourseFilter, CourseOffering, CourseOfferingFilter, CourseOfferingOrder, CourseOrder,
 };
+use super::mentorships::{Mentorship, MentorshipFilter, MentorshipOrder, mentorships_of};
 use super::people::{
     ExternalId, ExternalIdFilter, ExternalIdOrder, Person, PersonFilter, PersonOrder,
     RoleAssignment, RoleAssignmentFilter, RoleAssignmentOrder,
@@ -345,6 +346,36 @@ impl Organization {
         )
         .await
         .extend()
+    }
+
+    /// The mentorships of this industry partner, within the caller's reach.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn mentorships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<MentorshipFilter>,
+        order_by: Option<Vec<MentorshipOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Mentorship>> {
+        mentorships_of(
+            ctx,
+            entity::mentorship::Column::PartnerOrgId,
+            self.row.id,
+            first,
+            after,
+            last,
+            before,
+            filter,
+            order_by,
+            changed_since,
+            include_deleted,
+        )
+        .await
     }
 
     /// This organisation's external keys, visible only inside its own scope.

@@ -15,6 +15,7 @@ use super::enrollments::{
     CourseEnrollment, CourseEnrollmentFilter, CourseEnrollmentOrder, PathwayEnrollment,
     PathwayEnrollmentFilter, PathwayEnrollmentOrder,
 };
+use super::mentorships::{Mentorship, MentorshipFilter, MentorshipOrder, mentorships_of};
 use super::orgs::Organization;
 use super::record::{enum_of, list, list_inputs, page_cost, record_object, required_enum};
 use crate::access;
@@ -65,69 +66,143 @@ list_inputs!(PersonFilter, PersonOrder, person::Column);
 
 record_object!(
     /// A person: a student, guardian, teacher, coordinator, mentor or staff member.
-    Person(person::Model)
+    ///
+    /// Field minimisation (DOMAIN.md section 5): a partner, mentor or partner client sees a
+    /// student it may name only through the minimised fields (`id`, `sourcedId`, the record
+    /// dates, `preferredName`, `primaryOrg`, `classLevel`); every other personal field is null for
+    /// them, and each read is written to the access audit. A school client without
+    /// `pii.student.read` gets the same minimised view.
+    Person(person::Model),
+    guarded
 );
+
+impl Person {
+    /// Whether the caller sees `field` of this person in full, noting a partner-side read of a
+    /// minimised field in the request's access audit.
+    fn shows(&self, ctx: &Context<'_>, field: &'static str, minimised_field: bool) -> Result<bool> {
+        let request = super::connection::request(ctx).extend()?;
+        let view = access::person_view(&request.viewer, &self.row);
+        if view == access::PersonView::Full {
+            return Ok(true);
+        }
+        if minimised_field {
+            if access::Reach::of(&request.viewer).is_partner_side() {
+                request.audit.read(
+                    "Person",
+                    self.row.id,
+                    &self.row.sourced_id,
+                    self.row.id,
+                    field,
+                );
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// A personal field: the value when the caller sees the person in full, else null.
+    fn personal<T>(&self, ctx: &Context<'_>, field: &'static str, value: T) -> Result<Option<T>> {
+        Ok(self.shows(ctx, field, false)?.then_some(value))
+    }
+}
 
 #[ComplexObject]
 impl Person {
-    /// Given name.
-    async fn given_name(&self) -> &str {
-        &self.row.given_name
+    /// Opaque global id, accepted wherever an ID is taken.
+    pub async fn id(&self, ctx: &Context<'_>) -> Result<&async_graphql::ID> {
+        self.shows(ctx, "id", true)?;
+        Ok(&self.id)
     }
 
-    /// Family name.
-    async fn family_name(&self) -> &str {
-        &self.row.family_name
+    /// Stable public id (OneRoster sourcedId); never personal data.
+    pub async fn sourced_id(&self, ctx: &Context<'_>) -> Result<&String> {
+        self.shows(ctx, "sourcedId", true)?;
+        Ok(&self.sourced_id)
     }
 
-    /// Chinese name.
-    async fn name_zh(&self) -> Option<&str> {
-        self.row.name_zh.as_deref()
+    /// Free extension object set by clients; null in the minimised view.
+    pub async fn metadata(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<&Option<async_graphql::Json<serde_json::Value>>> {
+        static HIDDEN: Option<async_graphql::Json<serde_json::Value>> = None;
+        Ok(if self.shows(ctx, "metadata", false)? {
+            &self.metadata
+        } else {
+            &HIDDEN
+        })
     }
 
-    /// Preferred name.
-    async fn preferred_name(&self) -> Option<&str> {
-        self.row.preferred_name.as_deref()
+    /// Given name; null in the minimised view (partners and mentors).
+    async fn given_name(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.personal(ctx, "givenName", self.row.given_name.as_str())
     }
 
-    /// Email address.
-    async fn email(&self) -> Option<&str> {
-        self.row.email.as_deref()
+    /// Family name; null in the minimised view.
+    async fn family_name(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.personal(ctx, "familyName", self.row.family_name.as_str())
     }
 
-    /// Phone number.
-    async fn phone(&self) -> Option<&str> {
-        self.row.phone.as_deref()
+    /// Chinese name; null in the minimised view.
+    async fn name_zh(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .personal(ctx, "nameZh", self.row.name_zh.as_deref())?
+            .flatten())
     }
 
-    /// Date of birth: visible in school scope and to the programme office only, else null.
+    /// Preferred name (part of the minimised view).
+    async fn preferred_name(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.shows(ctx, "preferredName", true)?;
+        Ok(self.row.preferred_name.as_deref())
+    }
+
+    /// Email address; null in the minimised view.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .personal(ctx, "email", self.row.email.as_deref())?
+            .flatten())
+    }
+
+    /// Phone number; null in the minimised view.
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .personal(ctx, "phone", self.row.phone.as_deref())?
+            .flatten())
+    }
+
+    /// Date of birth: visible in school scope, to programmeAdmin and to the person themselves
+    /// (or their guardian) only, else null.
     async fn date_of_birth(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
         let viewer = viewer(ctx).extend()?;
-        Ok(access::sees_birth_dates(viewer)
+        Ok(access::sees_birth_dates(viewer, &self.row)
             .then_some(self.row.date_of_birth.map(Date))
             .flatten())
     }
 
-    /// Whether the person may sign in.
-    async fn enabled_user(&self) -> bool {
-        self.row.enabled_user
+    /// Whether the person may sign in; null in the minimised view.
+    async fn enabled_user(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        self.personal(ctx, "enabledUser", self.row.enabled_user)
     }
 
-    /// Primary organisation (a student's school).
+    /// Primary organisation (a student's school; part of the minimised view).
     async fn primary_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        self.shows(ctx, "primaryOrg", true)?;
         load_one::<org::Entity, Organization>(ctx, self.row.primary_org_id)
             .await
             .extend()
     }
 
-    /// Class level: S4, S5, S6, HD1 or HD2.
-    async fn class_level(&self) -> Option<&str> {
-        self.row.class_level.as_deref()
+    /// Class level: S4, S5, S6, HD1 or HD2 (part of the minimised view).
+    async fn class_level(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.shows(ctx, "classLevel", true)?;
+        Ok(self.row.class_level.as_deref())
     }
 
-    /// Year the student sits the HKDSE.
-    async fn expected_hkdse_year(&self) -> Option<i32> {
-        self.row.expected_hkdse_year
+    /// Year the student sits the HKDSE; null in the minimised view.
+    async fn expected_hkdse_year(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self
+            .personal(ctx, "expectedHkdseYear", self.row.expected_hkdse_year)?
+            .flatten())
     }
 
     /// Roles this person holds.
@@ -332,6 +407,37 @@ impl Person {
         )
         .await
         .extend()
+    }
+
+    /// This student's mentorships (as the student; a mentor's own are `mentorships` with
+    /// `filter: { mentor: … }`), within the caller's reach.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn mentorships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<MentorshipFilter>,
+        order_by: Option<Vec<MentorshipOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<Mentorship>> {
+        mentorships_of(
+            ctx,
+            entity::mentorship::Column::StudentId,
+            self.row.id,
+            first,
+            after,
+            last,
+            before,
+            filter,
+            order_by,
+            changed_since,
+            include_deleted,
+        )
+        .await
     }
 
     /// External keys (e.g. a school's STRN), visible only inside the owning organisation's
@@ -644,6 +750,8 @@ db_enum!(
         ResearchEvaluation = "researchEvaluation",
         /// Tracking after the pathway ends.
         AlumniTracking = "alumniTracking",
+        /// An `ext:` extension purpose; its text is in `purposeExtension`.
+        Extension = "ext:",
     }
 );
 
@@ -709,6 +817,14 @@ impl ConsentRecord {
         required_enum(&self.row.purpose)
     }
 
+    /// The `ext:` text when `purpose` is `EXTENSION`.
+    async fn purpose_extension(&self) -> Option<&str> {
+        self.row
+            .purpose
+            .starts_with("ext:")
+            .then_some(self.row.purpose.as_str())
+    }
+
     /// The partner the consent is scoped to (partner purposes).
     async fn scope_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         match self.row.scope_org_id {
@@ -734,9 +850,14 @@ impl ConsentRecord {
         self.row.withdrawn_at
     }
 
-    /// Reference to the signed form.
-    async fn evidence_ref(&self) -> Option<&str> {
-        self.row.evidence_ref.as_deref()
+    /// Reference to the signed form; null for partners, who see only that consent exists.
+    async fn evidence_ref(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let viewer = viewer(ctx).extend()?;
+        Ok(if access::Reach::of(viewer).is_partner_side() {
+            None
+        } else {
+            self.row.evidence_ref.as_deref()
+        })
     }
 
     /// Active: not deleted and not withdrawn.
@@ -750,8 +871,10 @@ pub struct PeopleQuery;
 
 #[Object]
 impl PeopleQuery {
-    /// People within the caller's reach: everyone for the programme office, the people of their
-    /// own school for school staff, none for other roles yet.
+    /// People within the caller's reach (DOMAIN.md section 4; see docs/access.md): everyone for
+    /// the programme office, their school's people for school staff, their own people and the
+    /// students they may name (minimised) for partners and mentors, themselves (and wards) for
+    /// students and guardians.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn people(
         &self,
@@ -803,6 +926,121 @@ impl PeopleQuery {
         };
         let students = access::students_condition(viewer(ctx).extend()?).extend()?;
         list::<person::Entity, _, _, _>(ctx, None, args, filter, order_by, students)
+            .await
+            .extend()
+    }
+
+    /// Role assignments within the caller's reach (the same people rules as `people`).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn role_assignments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<RoleAssignmentFilter>,
+        order_by: Option<Vec<RoleAssignmentOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<RoleAssignment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<role_assignment::Entity, _, _, _>(
+            ctx,
+            None,
+            args,
+            filter,
+            order_by,
+            Condition::all(),
+        )
+        .await
+        .extend()
+    }
+
+    /// Guardian links within the caller's reach: never for partners or mentors.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn guardian_links(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<GuardianLinkFilter>,
+        order_by: Option<Vec<GuardianLinkOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<GuardianLink>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<guardian_link::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
+            .await
+            .extend()
+    }
+
+    /// External keys within the caller's reach: only the owning organisation's, and the programme office's.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn external_ids(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ExternalIdFilter>,
+        order_by: Option<Vec<ExternalIdOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<ExternalId>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<external_id::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
+            .await
+            .extend()
+    }
+
+    /// Consent records within the caller's reach (partners: the existence of those scoped to them).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn consent_records(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ConsentRecordFilter>,
+        order_by: Option<Vec<ConsentRecordOrder>>,
+        changed_since: Option<DateTime<Utc>>,
+        #[graphql(default)] include_deleted: bool,
+    ) -> Result<Conn<ConsentRecord>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            changed_since,
+            include_deleted,
+        };
+        list::<consent_record::Entity, _, _, _>(ctx, None, args, filter, order_by, Condition::all())
             .await
             .extend()
     }

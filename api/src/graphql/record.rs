@@ -3,15 +3,17 @@
 
 use async_graphql::{Context, OutputType};
 use entity::RecordModel;
-use sea_orm::{Condition, FromQueryResult, Order};
+use sea_orm::{Condition, FromQueryResult, IdenStatic, Order};
 
 use super::connection::{self, Conn, ListArgs, child_connection, root_connection};
 use crate::access::Scoped;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A type's filter input.
 pub trait FilterInput {
-    fn condition(&self) -> AppResult<Condition>;
+    fn condition(&self, viewer: &crate::auth::Viewer) -> AppResult<Condition>;
+    /// The names of the fields the filter tests, at any depth.
+    fn used_fields(&self) -> Vec<&'static str>;
 }
 
 /// A type's `orderBy` input.
@@ -48,12 +50,32 @@ where
     F: FilterInput,
     O: OrderInput<Column = E::Column>,
 {
-    let scope = E::scope(connection::viewer(ctx)?)?;
+    let viewer = connection::viewer(ctx)?;
+    let scope = E::scope(viewer)?;
+    let order = O::columns(order_by)?;
+    // A field the caller may not read may not be filtered or sorted on either: that would be an
+    // oracle for its value.
+    let hidden = E::hidden_fields(viewer);
+    if !hidden.is_empty() {
+        let filtered = filter
+            .as_ref()
+            .map(FilterInput::used_fields)
+            .unwrap_or_default();
+        let sorted = order.iter().map(|(column, _)| column.as_str());
+        if let Some(field) = filtered
+            .into_iter()
+            .chain(sorted)
+            .find(|f| hidden.contains(f))
+        {
+            return Err(AppError::ForbiddenWith(format!(
+                "`{field}` is not readable for your role, so it cannot be filtered or sorted on"
+            )));
+        }
+    }
     let filter = match &filter {
-        Some(f) => f.condition()?,
+        Some(f) => f.condition(viewer)?,
         None => Condition::all(),
     };
-    let order = O::columns(order_by)?;
     // The scope may be an OR group: nest it, never add to it.
     let scope = Condition::all().add(scope).add(extra);
     let query = connection::list_query::<E>(ctx, args, filter, scope, order)?;
@@ -67,13 +89,23 @@ where
 /// completed by a `#[ComplexObject]` impl of the type's own fields next to the declaration.
 macro_rules! record_object {
     ($(#[$m:meta])* $name:ident($model:ty)) => {
+        $crate::graphql::record::record_object!(@object $(#[$m])* $name($model), []);
+    };
+    // Personal data: `id`, `sourcedId` and `metadata` are resolved by the type's own
+    // `#[ComplexObject]` impl (field minimisation and the access audit see every read).
+    ($(#[$m:meta])* $name:ident($model:ty), guarded) => {
+        $crate::graphql::record::record_object!(@object $(#[$m])* $name($model), [#[graphql(skip)]]);
+    };
+    (@object $(#[$m:meta])* $name:ident($model:ty), [$($identity:tt)*]) => {
         $(#[$m])*
         #[derive(async_graphql::SimpleObject, Clone, Debug)]
         #[graphql(complex)]
         pub struct $name {
             /// Opaque global id, accepted wherever an ID is taken.
+            $($identity)*
             pub id: async_graphql::ID,
             /// Stable public id (OneRoster sourcedId); never personal data.
+            $($identity)*
             pub sourced_id: String,
             /// `ACTIVE`, or `TOBEDELETED` for a tombstone.
             pub status: $crate::graphql::common::RecordStatus,
@@ -84,6 +116,7 @@ macro_rules! record_object {
             /// +1 on every write; send it back as `expectedVersion` when updating.
             pub version: i32,
             /// Free extension object set by clients (at most 16 KB).
+            $($identity)*
             pub metadata: Option<async_graphql::Json<serde_json::Value>>,
             /// The table row.
             #[graphql(skip)]
@@ -112,8 +145,16 @@ pub(crate) use record_object;
 macro_rules! list_inputs {
     ($filter:ty, $order:ty, $column:ty) => {
         impl $crate::graphql::record::FilterInput for $filter {
-            fn condition(&self) -> $crate::error::AppResult<sea_orm::Condition> {
-                <$filter>::condition(self)
+            fn condition(
+                &self,
+                viewer: &$crate::auth::Viewer,
+            ) -> $crate::error::AppResult<sea_orm::Condition> {
+                <$filter>::condition(self, viewer)
+            }
+            fn used_fields(&self) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                <$filter>::used_fields(self, &mut out);
+                out
             }
         }
         impl $crate::graphql::record::OrderInput for $order {

@@ -1,10 +1,11 @@
 //! `viewer`: who the caller is, as the service understands the token.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
-use entity::org;
+use entity::{org, person};
 
 use super::connection::{load_one, viewer};
 use super::orgs::Organization;
+use super::people::Person;
 use crate::auth::Viewer as Caller;
 use crate::error::ResultExt;
 
@@ -24,6 +25,8 @@ pub struct Viewer {
     pub client_id: Option<String>,
     #[graphql(skip)]
     org_id: Option<i64>,
+    #[graphql(skip)]
+    person_id: Option<i64>,
 }
 
 #[async_graphql::ComplexObject]
@@ -34,6 +37,14 @@ impl Viewer {
             Some(id) => load_one::<org::Entity, Organization>(ctx, id)
                 .await
                 .extend(),
+            None => Ok(None),
+        }
+    }
+
+    /// The caller's own Person record, when the caller is a person (not an integration client).
+    async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        match self.person_id {
+            Some(id) => load_one::<person::Entity, Person>(ctx, id).await.extend(),
             None => Ok(None),
         }
     }
@@ -55,6 +66,7 @@ impl ViewerQuery {
                 scopes: Vec::new(),
                 client_id: None,
                 org_id: None,
+                person_id: None,
             },
             Caller::Principal(p) => Viewer {
                 authenticated: true,
@@ -63,6 +75,7 @@ impl ViewerQuery {
                 scopes: p.scopes.clone(),
                 client_id: p.client_id.clone(),
                 org_id: p.org.as_ref().map(|o| o.id),
+                person_id: p.person_id,
             },
         })
     }

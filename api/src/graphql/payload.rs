@@ -1,0 +1,104 @@
+//! Mutation payload pieces shared by every area (API.md section 4): expected failures are
+//! `UserError`s in the payload, and the database is left unchanged.
+
+use async_graphql::{Enum, SimpleObject};
+
+use crate::error::{AppError, ErrorCode as Code};
+
+/// The closed set of error codes (API.md section 5), as user errors and `extensions.code` carry them.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(name = "ErrorCode", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    VersionConflict,
+    InvalidTransition,
+    Duplicate,
+    IdempotencyKeyReused,
+    IdempotencyInProgress,
+    QueryTooComplex,
+    RateLimited,
+    Timeout,
+    ServiceUnavailable,
+    InternalServerError,
+}
+
+impl From<Code> for ErrorCode {
+    fn from(code: Code) -> Self {
+        match code {
+            Code::Unauthenticated => Self::Unauthenticated,
+            Code::Forbidden => Self::Forbidden,
+            Code::NotFound => Self::NotFound,
+            Code::BadUserInput => Self::BadUserInput,
+            Code::VersionConflict => Self::VersionConflict,
+            Code::InvalidTransition => Self::InvalidTransition,
+            Code::Duplicate => Self::Duplicate,
+            Code::IdempotencyKeyReused => Self::IdempotencyKeyReused,
+            Code::IdempotencyInProgress => Self::IdempotencyInProgress,
+            Code::QueryTooComplex => Self::QueryTooComplex,
+            Code::RateLimited => Self::RateLimited,
+            Code::Timeout => Self::Timeout,
+            Code::ServiceUnavailable => Self::ServiceUnavailable,
+            Code::InternalServerError => Self::InternalServerError,
+        }
+    }
+}
+
+/// An expected failure of a mutation: a bad value, an illegal transition, a stale version, a
+/// duplicate key. Nothing was written.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// Path to the input field at fault, e.g. `["input", "scopes"]`; null when no one field is.
+    pub field: Option<Vec<String>>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl UserError {
+    pub fn new(field: Option<&[&str]>, code: Code, message: impl Into<String>) -> Self {
+        UserError {
+            field: field.map(|f| f.iter().map(|s| (*s).to_owned()).collect()),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Splits a service failure into an expected one (a user error for the payload) or an
+/// unexpected/access one (a top-level GraphQL error, returned as `Err`).
+///
+/// Expected: `BAD_USER_INPUT` (its field is placed under `input`), `VERSION_CONFLICT`,
+/// `INVALID_TRANSITION`, `DUPLICATE`. Everything else stays a top-level error.
+pub fn user_error(error: AppError) -> Result<UserError, AppError> {
+    match error {
+        AppError::BadUserInput { field, message } => {
+            let mut path = vec!["input".to_owned()];
+            path.extend(
+                field
+                    .split('.')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+            Ok(UserError {
+                field: Some(path),
+                code: ErrorCode::BadUserInput,
+                message,
+            })
+        }
+        AppError::Conflict { code, message }
+            if matches!(
+                code,
+                Code::VersionConflict | Code::InvalidTransition | Code::Duplicate
+            ) =>
+        {
+            Ok(UserError {
+                field: None,
+                code: code.into(),
+                message,
+            })
+        }
+        other => Err(other),
+    }
+}
