@@ -86,6 +86,11 @@ enum ClientCommand {
         /// The client id.
         id: String,
     },
+    /// Replace a client's secret (printed once as JSON); the old secret stops working at once.
+    Rotate {
+        /// The client id.
+        id: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -175,6 +180,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 ClientCommand::Revoke { id } => {
                     clients::revoke(&db, &id, "cli").await?;
                     println!("revoked {id}");
+                }
+                ClientCommand::Rotate { id } => {
+                    let (client, secret) = clients::rotate(&db, &id, None, "cli").await?;
+                    println!(
+                        "{}",
+                        serde_json::json!({ "client_id": client.sourced_id, "client_secret": secret })
+                    );
                 }
             }
             Ok(())

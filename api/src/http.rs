@@ -20,7 +20,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::graphql::AppSchema;
 use crate::graphql::connection::RequestContext;
 use crate::metrics::Metrics;
-use crate::service::clients;
+use crate::service::{clients, rate_limit};
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -33,7 +33,6 @@ pub struct AppState {
     pub playground: bool,
     pub request_timeout: Duration,
     pub batch_delay: Duration,
-    pub token_limiter: TokenRateLimiter,
 }
 
 /// The request id of this request (set by the middleware in `startup`).
@@ -503,44 +502,11 @@ pub fn set_request_id_header(headers: &mut actix_web::http::header::HeaderMap, i
     }
 }
 
-/// Token requests a client may make per minute (per instance) before `429`.
-pub const TOKEN_REQUESTS_PER_MINUTE: usize = 20;
+/// Token requests a client may make per minute, across all instances, before `429`.
+pub const TOKEN_REQUESTS_PER_MINUTE: i64 = 20;
 
 /// Lifetime of client-credentials tokens (15 minutes).
 pub const CLIENT_TOKEN_TTL_SECONDS: i64 = 900;
-
-/// Per-client sliding window of token requests.
-#[derive(Default)]
-pub struct TokenRateLimiter {
-    requests: std::sync::Mutex<std::collections::HashMap<String, Vec<Instant>>>,
-}
-
-impl TokenRateLimiter {
-    /// Records a request; `Err(seconds)` to wait when the client is over its budget.
-    fn check(&self, client_id: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let window = Duration::from_secs(60);
-        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        if requests.len() > 10_000 {
-            requests.retain(|_, times| {
-                times
-                    .last()
-                    .is_some_and(|t| now.duration_since(*t) < window)
-            });
-        }
-        let times = requests.entry(client_id.to_owned()).or_default();
-        times.retain(|t| now.duration_since(*t) < window);
-        if times.len() >= TOKEN_REQUESTS_PER_MINUTE {
-            let oldest = times.first().copied().unwrap_or(now);
-            return Err(window
-                .saturating_sub(now.duration_since(oldest))
-                .as_secs()
-                .max(1));
-        }
-        times.push(now);
-        Ok(())
-    }
-}
 
 #[derive(Deserialize)]
 pub struct TokenForm {
@@ -638,7 +604,26 @@ pub async fn oauth_token(
             );
         }
     }
-    if let Err(retry_after) = state.token_limiter.check(&client_id) {
+    let limited = rate_limit::hit(
+        &state.db,
+        &format!("oauth-token:{client_id}"),
+        TOKEN_REQUESTS_PER_MINUTE,
+        60,
+    )
+    .await;
+    let retry_after = match limited {
+        Ok(None) => None,
+        Ok(Some(seconds)) => Some(seconds),
+        Err(err) => {
+            tracing::error!(error = ?err, "token rate limit unavailable");
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            );
+        }
+    };
+    if let Some(retry_after) = retry_after {
         return HttpResponse::TooManyRequests()
             .insert_header((header::RETRY_AFTER, retry_after.to_string()))
             .insert_header((header::CACHE_CONTROL, "no-store"))

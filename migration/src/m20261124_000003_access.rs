@@ -95,6 +95,23 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // Rate limits shared by every instance: one row per (bucket, fixed window).
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("rate_limit_window"))
+                    .col(column("bucket", ColType::Str, false))
+                    .col(column("window_start", ColType::Big, false))
+                    .col(column("hits", ColType::Int, false))
+                    .primary_key(
+                        Index::create()
+                            .col(Alias::new("bucket"))
+                            .col(Alias::new("window_start")),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
         // An accessRevoked event concerns one organisation: the one that lost access.
         manager
             .alter_table(
@@ -116,7 +133,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for table in ["access_audit_event", "mentorship"] {
+        for table in ["rate_limit_window", "access_audit_event", "mentorship"] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                 .await?;

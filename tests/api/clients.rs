@@ -244,6 +244,18 @@ async fn partner_clients_never_get_pii_or_consent_scopes() {
     assert!(clients::list(&app.db).await.unwrap().is_empty());
 }
 
+/// The token budget is counted in fixed one-minute windows: start a burst early in a window so
+/// that it cannot straddle two.
+async fn at_the_start_of_a_window() {
+    let second = chrono::Utc::now().timestamp().rem_euclid(60);
+    if second > 45 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            u64::try_from(61 - second).unwrap_or(1),
+        ))
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn token_requests_per_client_are_rate_limited() {
     // Arrange
@@ -255,6 +267,7 @@ async fn token_requests_per_client_are_rate_limited() {
         ("client_id", issued.client_id.as_str()),
         ("client_secret", "wrong"),
     ];
+    at_the_start_of_a_window().await;
 
     // Act
     let mut statuses = Vec::new();
@@ -265,6 +278,51 @@ async fn token_requests_per_client_are_rate_limited() {
     // Assert
     let last = statuses.pop();
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(last, Some(429));
+}
+
+#[tokio::test]
+async fn the_token_budget_is_shared_by_every_instance_on_one_database() {
+    // Arrange: a second instance of the service on the same database.
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let issued = new_client(&app, &w.schools[0].sourced_id, "roster.read").await;
+    let sibling = api::startup::Application::build(app.settings.clone())
+        .await
+        .expect("second instance");
+    let sibling_address = format!("http://127.0.0.1:{}", sibling.port());
+    tokio::spawn(sibling.run_until_stopped());
+    let form = [
+        CLIENT_CREDENTIALS,
+        ("client_id", issued.client_id.as_str()),
+        ("client_secret", "wrong"),
+    ];
+    at_the_start_of_a_window().await;
+
+    // Act: half the budget on each instance, then one more on the second.
+    let half = api::http::TOKEN_REQUESTS_PER_MINUTE / 2;
+    let mut statuses = Vec::new();
+    for _ in 0..half {
+        statuses.push(token_request(&app, &form).await.0);
+    }
+    let mut on_sibling = Vec::new();
+    for _ in 0..=(api::http::TOKEN_REQUESTS_PER_MINUTE - half) {
+        let response = app
+            .client
+            .post(format!("{sibling_address}/oauth/token"))
+            .form(&form)
+            .send()
+            .await
+            .expect("token request");
+        on_sibling.push(response.status().as_u16());
+    }
+
+    // Assert
+    let last = on_sibling.pop();
+    assert!(
+        statuses.iter().chain(&on_sibling).all(|s| *s == 401),
+        "{statuses:?} {on_sibling:?}"
+    );
     assert_eq!(last, Some(429));
 }
 

@@ -21,5 +21,6 @@ mod schema;
 mod scoping;
 mod startup;
 mod statements;
+mod statistics;
 mod tokens;
 mod transport;

@@ -17,6 +17,7 @@ pub mod pathways;
 pub mod payload;
 pub mod people;
 pub mod record;
+pub mod statistics;
 pub mod viewer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
@@ -36,6 +37,7 @@ pub struct Query(
     pathways::PathwaysQuery,
     courses::CoursesQuery,
     enrollments::EnrollmentsQuery,
+    statistics::StatisticsQuery,
     mentorships::MentorshipsQuery,
     clients::ClientsQuery,
 );

@@ -10,4 +10,5 @@ pub mod history;
 pub mod list;
 pub mod mentorships;
 pub mod offerings;
+pub mod rate_limit;
 pub mod write;
