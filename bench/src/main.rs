@@ -2,7 +2,7 @@
 //!
 //! Builds the `api` binary in release mode, creates a fresh PostgreSQL
 //! database `pathway_bench`, migrates and seeds it, starts `api serve` on
-//! 127.0.0.1, and drives a fixed mix of four GraphQL queries with a pool of
+//! 127.0.0.1, and drives a fixed mix of five GraphQL queries (one as a partner coordinator) with a pool of
 //! concurrent workers. It reports throughput, latency percentiles, SQL
 //! statements per request (from the server's `db_statements_total` counter),
 //! the seeding time and the server's peak RSS, as a table on stdout and as
@@ -62,12 +62,22 @@ struct Args {
     pg_url: String,
 }
 
-/// The four queries of the mix, in round-robin order.
+/// Key of a request body holding the `Authorization` value to send it with instead of the
+/// default (admin) one.
+const AS_PARTNER: &str = "__authorization";
+
+/// The partner whose coordinator runs `partner_students`.
+const PARTNER_ORG: &str = "org-partner-ibm";
+
+/// The queries of the mix, in round-robin order.
 #[derive(Clone, Copy, Debug)]
 enum Var {
     None,
     School,
     Student,
+    /// No variables, sent with a partner coordinator's token: partnerScope with its consent
+    /// predicate, minimised fields, and the access audit written for every named student.
+    Partner,
 }
 
 struct QueryDef {
@@ -76,7 +86,7 @@ struct QueryDef {
     var: Var,
 }
 
-const QUERIES: [QueryDef; 4] = [
+const QUERIES: [QueryDef; 5] = [
     QueryDef {
         name: "nested_enrollments",
         query: "{ courseEnrollments(first: 50) { edges { node { id state \
@@ -94,6 +104,12 @@ const QUERIES: [QueryDef; 4] = [
         name: "node_lookup",
         query: "query($id: ID!) { node(id: $id) { id ... on Person { givenName familyName classLevel } } }",
         var: Var::Student,
+    },
+    QueryDef {
+        name: "partner_students",
+        query: "{ students(first: 50) { totalCount edges { node { id preferredName classLevel \
+                primaryOrg { id nameEn } } } } }",
+        var: Var::Partner,
     },
     QueryDef {
         name: "filtered_ordered",
@@ -176,7 +192,8 @@ fn run(args: &Args) -> Result<()> {
     let seed_secs = seed_start.elapsed().as_secs_f64();
     println!("    seeding took {seed_secs:.2} s");
 
-    let token = api.token()?;
+    let token = api.token("programmeAdmin", "org-claptech-centre")?;
+    let partner_token = api.token("partnerCoordinator", PARTNER_ORG)?;
 
     ensure_port_free(args.port)?;
     let log_path = out_dir.join("server.log");
@@ -208,7 +225,7 @@ fn run(args: &Args) -> Result<()> {
     // On SIGINT/SIGTERM, stop driving and fall through to killing the server.
     let report = runtime.block_on(async {
         tokio::select! {
-            report = drive(args, &mut server, &token, seed_secs) => report,
+            report = drive(args, &mut server, &token, &partner_token, seed_secs) => report,
             signal = shutdown_signal() => Err(anyhow::anyhow!("interrupted by {signal}")),
         }
     })?;
@@ -240,7 +257,13 @@ async fn shutdown_signal() -> &'static str {
     }
 }
 
-async fn drive(args: &Args, server: &mut Server, token: &str, seed_secs: f64) -> Result<Report> {
+async fn drive(
+    args: &Args,
+    server: &mut Server,
+    token: &str,
+    partner_token: &str,
+    seed_secs: f64,
+) -> Result<Report> {
     let base = format!("http://{HOST}:{}", args.port);
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -276,6 +299,9 @@ async fn drive(args: &Args, server: &mut Server, token: &str, seed_secs: f64) ->
             Var::None => json!({ "query": q.query, "variables": {} }),
             Var::School => json!({ "query": q.query, "variables": { "id": school_id } }),
             Var::Student => json!({ "query": q.query, "variables": { "id": student_id } }),
+            Var::Partner => {
+                json!({ "query": q.query, "variables": {}, AS_PARTNER: format!("Bearer {partner_token}") })
+            }
         })
         .collect();
     let bodies = Arc::new(bodies);
@@ -415,7 +441,7 @@ struct Phase {
 }
 
 /// Runs `concurrency` workers until `duration` has passed or `max_requests`
-/// have been started. Each worker goes round-robin over the four queries,
+/// have been started. Each worker goes round-robin over the queries,
 /// starting at a different offset so the mix stays even.
 async fn load_phase(
     client: &Gql,
@@ -507,11 +533,22 @@ impl Gql {
     }
 
     async fn post(&self, body: &Value) -> std::result::Result<Value, String> {
+        // A body may name another caller's token under `AS_PARTNER`; it is not sent.
+        let (auth, body) = match body.get(AS_PARTNER).and_then(Value::as_str) {
+            Some(auth) => {
+                let mut body = body.clone();
+                if let Some(map) = body.as_object_mut() {
+                    map.remove(AS_PARTNER);
+                }
+                (auth.to_owned(), body)
+            }
+            None => (self.auth.clone(), body.clone()),
+        };
         let resp = self
             .http
             .post(format!("{}/graphql", self.base))
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
-            .json(body)
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .json(&body)
             .send()
             .await
             .map_err(|e| format!("transport error: {e}"))?;
@@ -671,18 +708,10 @@ impl ApiCmd {
         cmd
     }
 
-    fn token(&self) -> Result<String> {
+    fn token(&self, role: &str, org: &str) -> Result<String> {
         let out = self
             .command()
-            .args([
-                "token",
-                "--role",
-                "programmeAdmin",
-                "--org",
-                "org-claptech-centre",
-                "--ttl",
-                "1h",
-            ])
+            .args(["token", "--role", role, "--org", org, "--ttl", "1h"])
             .stdin(Stdio::null())
             .output()
             .context("running `api token`")?;
