@@ -33,6 +33,8 @@ pub struct AppState {
     pub playground: bool,
     pub request_timeout: Duration,
     pub batch_delay: Duration,
+    /// Lifetime of client-credentials tokens (`APP_AUTH__TOKEN_TTL_SECONDS`, 15 minutes).
+    pub client_token_ttl: i64,
 }
 
 /// The request id of this request (set by the middleware in `startup`).
@@ -505,9 +507,6 @@ pub fn set_request_id_header(headers: &mut actix_web::http::header::HeaderMap, i
 /// Token requests a client may make per minute, across all instances, before `429`.
 pub const TOKEN_REQUESTS_PER_MINUTE: i64 = 20;
 
-/// Lifetime of client-credentials tokens (15 minutes).
-pub const CLIENT_TOKEN_TTL_SECONDS: i64 = 900;
-
 #[derive(Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
@@ -670,7 +669,7 @@ pub async fn oauth_token(
             .collect(),
         scope: granted.join(" "),
         client_id: Some(client.client_id.clone()),
-        ttl_seconds: CLIENT_TOKEN_TTL_SECONDS,
+        ttl_seconds: state.client_token_ttl,
     });
     match token {
         Ok(access_token) => HttpResponse::Ok()
@@ -679,7 +678,7 @@ pub async fn oauth_token(
             .json(serde_json::json!({
                 "access_token": access_token,
                 "token_type": "Bearer",
-                "expires_in": CLIENT_TOKEN_TTL_SECONDS,
+                "expires_in": state.client_token_ttl,
                 "scope": granted.join(" "),
             })),
         Err(e) => {

@@ -58,6 +58,7 @@ impl Application {
             playground: settings.graphql.playground,
             request_timeout: Duration::from_secs(settings.server.request_timeout_seconds.max(1)),
             batch_delay: Duration::from_millis(settings.graphql.batch_delay_ms),
+            client_token_ttl: settings.auth.token_ttl_seconds,
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();

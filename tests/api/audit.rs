@@ -240,6 +240,16 @@ async fn partners_cannot_filter_or_sort_people_on_fields_they_cannot_read() {
 
         // Assert
         assert_eq!(response.error_code(), Some("FORBIDDEN"), "{query}");
+        let message = response.errors()[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            ["givenName", "familyName", "email"]
+                .iter()
+                .any(|f| message.contains(f)),
+            "{message}"
+        );
     }
     // Allowed fields still filter.
     let response = app

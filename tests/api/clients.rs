@@ -2,7 +2,7 @@
 
 use api::service::clients;
 use integration_tests::fixtures::seed_world;
-use integration_tests::{TestApp, spawn_app};
+use integration_tests::{TestApp, spawn_app, spawn_app_with};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
@@ -242,6 +242,32 @@ async fn partner_clients_never_get_pii_or_consent_scopes() {
         );
     }
     assert!(clients::list(&app.db).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn client_tokens_live_as_long_as_the_setting_says() {
+    // Arrange
+    let app = spawn_app_with(|settings| settings.auth.token_ttl_seconds = 300).await;
+    let w = seed_world(&app.db).await;
+    let issued = new_client(&app, &w.schools[0].sourced_id, "roster.read").await;
+
+    // Act
+    let (status, body) = grant(&app, &issued, &[CLIENT_CREDENTIALS]).await;
+
+    // Assert
+    assert_eq!(status, 200);
+    assert_eq!(body["expires_in"], 300);
+    let token = body["access_token"].as_str().expect("access_token");
+    let payload = token.split('.').nth(1).expect("payload");
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .expect("base64"),
+    )
+    .expect("claims");
+    assert_eq!(
+        claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat"),
+        300
+    );
 }
 
 /// The token budget is counted in fixed one-minute windows: start a burst early in a window so

@@ -32,6 +32,23 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
         .saturating_add(1)
 }
 
+/// `given_name` → `givenName`: a column's name as the schema spells it.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A connection: a root list when `parent` is `None`, otherwise the children of one parent
 /// through a foreign key. `extra` narrows the list further (e.g. students only).
 pub async fn list<E, T, F, O>(
@@ -68,7 +85,8 @@ where
             .find(|f| hidden.contains(f))
         {
             return Err(AppError::ForbiddenWith(format!(
-                "`{field}` is not readable for your role, so it cannot be filtered or sorted on"
+                "`{}` is not readable for your role, so it cannot be filtered or sorted on",
+                camel_case(field)
             )));
         }
     }
