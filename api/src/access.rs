@@ -818,11 +818,12 @@ pub fn students_condition(viewer: &Viewer) -> AppResult<Condition> {
         }
         Reach::Partner { org, .. } => partner_named_students(*org),
         Reach::Mentor { person, .. } => mentor_named_students(*person),
-        Reach::SelfService { person, .. } => Condition::all()
-            .add(person::Column::Id.in_subquery(self_and_wards(*person)))
-            .add(person::Column::Id.in_subquery(all_students())),
+        Reach::SelfService { person, .. } => {
+            Condition::all().add(person::Column::Id.in_subquery(self_and_wards(*person)))
+        }
         _ => deny(),
     })
+    // Whatever the reach, only people with a student role.
     .map(|scope| {
         Condition::all()
             .add(scope)

@@ -7,7 +7,7 @@ use entity::{access_audit_event, org, person};
 use sea_orm::Condition;
 
 use super::common::*;
-use super::connection::{Conn, ListArgs, load_one};
+use super::connection::{Conn, ListArgs, load_one, load_optional};
 use super::orgs::Organization;
 use super::people::Person;
 use super::record::{list, list_inputs, page_cost, record_object};
@@ -71,12 +71,9 @@ impl AccessAuditEvent {
 
     /// The organisation the reader acted for.
     async fn acting_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.row.acting_org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<org::Entity, Organization>(ctx, self.row.acting_org_id)
+            .await
+            .extend()
     }
 
     /// GraphQL type of the object read, e.g. `Person`.

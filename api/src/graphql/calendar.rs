@@ -6,7 +6,7 @@ use entity::{academic_session, org};
 use sea_orm::Condition;
 
 use super::common::*;
-use super::connection::{Conn, ListArgs, load_one};
+use super::connection::{Conn, ListArgs, load_optional};
 use super::orgs::Organization;
 use super::record::{list, list_inputs, page_cost, record_object, required_enum};
 use crate::error::ResultExt;
@@ -103,22 +103,16 @@ impl AcademicSession {
 
     /// The session this one lies within.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<AcademicSession>> {
-        match self.row.parent_id {
-            Some(id) => load_one::<academic_session::Entity, AcademicSession>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<academic_session::Entity, AcademicSession>(ctx, self.row.parent_id)
+            .await
+            .extend()
     }
 
     /// Owning organisation; null for the programme calendar.
     async fn org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.row.org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<org::Entity, Organization>(ctx, self.row.org_id)
+            .await
+            .extend()
     }
 
     /// Sessions within this one (a year's terms).

@@ -269,6 +269,19 @@ where
     Ok(loader.load_one(id).await?.map(T::from))
 }
 
+/// [`load_one`] of an optional reference: `None` when the row references nothing.
+pub async fn load_optional<E, T>(ctx: &Context<'_>, id: Option<i64>) -> AppResult<Option<T>>
+where
+    E: Scoped,
+    E::Model: RecordModel + Send + Sync + Clone,
+    T: From<E::Model>,
+{
+    match id {
+        Some(id) => load_one::<E, T>(ctx, id).await,
+        None => Ok(None),
+    }
+}
+
 /// Loads records by sourcedId in the viewer's scope.
 pub async fn load_by_sourced_ids<E>(
     ctx: &Context<'_>,

@@ -13,7 +13,7 @@ use sea_orm::{Condition, DatabaseConnection};
 
 use super::calendar::AcademicSession;
 use super::common::*;
-use super::connection::{Conn, ListArgs, load_one, request};
+use super::connection::{Conn, ListArgs, load_one, load_optional, request};
 use super::enrollments::{CourseEnrollment, CourseEnrollmentFilter, CourseEnrollmentOrder};
 use super::orgs::{Organization, json_strings};
 use super::pathways::{Cohort, StageCourse, StageCourseFilter, StageCourseOrder};
@@ -294,20 +294,16 @@ impl CourseOffering {
 
     /// The hosting school (mode 2).
     async fn school_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.row.school_org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<org::Entity, Organization>(ctx, self.row.school_org_id)
+            .await
+            .extend()
     }
 
     /// The cohort.
     async fn cohort(&self, ctx: &Context<'_>) -> Result<Option<Cohort>> {
-        match self.row.cohort_id {
-            Some(id) => load_one::<cohort::Entity, Cohort>(ctx, id).await.extend(),
-            None => Ok(None),
-        }
+        load_optional::<cohort::Entity, Cohort>(ctx, self.row.cohort_id)
+            .await
+            .extend()
     }
 
     /// The terms the offering runs in, by start date.

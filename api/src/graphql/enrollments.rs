@@ -13,7 +13,7 @@ use entity::{
 use sea_orm::{Condition, DatabaseConnection};
 
 use super::common::*;
-use super::connection::{Conn, ListArgs, load_one, request};
+use super::connection::{Conn, ListArgs, load_one, load_optional, request};
 use super::courses::CourseOffering;
 use super::orgs::Organization;
 use super::pathways::{Cohort, Pathway, PathwayStage};
@@ -258,12 +258,9 @@ impl PathwayEnrollment {
 
     /// The stage the student is at.
     async fn current_stage(&self, ctx: &Context<'_>) -> Result<Option<PathwayStage>> {
-        match self.row.current_stage_id {
-            Some(id) => load_one::<pathway_stage::Entity, PathwayStage>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<pathway_stage::Entity, PathwayStage>(ctx, self.row.current_stage_id)
+            .await
+            .extend()
     }
 
     /// First day.
@@ -392,12 +389,12 @@ impl CourseEnrollment {
 
     /// The enrolment this one was transferred to.
     async fn transferred_to(&self, ctx: &Context<'_>) -> Result<Option<CourseEnrollment>> {
-        match self.row.transferred_to_id {
-            Some(id) => load_one::<course_enrollment::Entity, CourseEnrollment>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<course_enrollment::Entity, CourseEnrollment>(
+            ctx,
+            self.row.transferred_to_id,
+        )
+        .await
+        .extend()
     }
 
     /// Every accepted transition, oldest first.

@@ -6,7 +6,7 @@ use entity::{course, course_offering, external_id, org, person, role_assignment}
 use sea_orm::{ColumnTrait, Condition};
 
 use super::common::*;
-use super::connection::{Conn, ListArgs, load_one, viewer};
+use super::connection::{Conn, ListArgs, load_optional, viewer};
 use super::courses::{
     Course, CourseFilter, CourseOffering, CourseOfferingFilter, CourseOfferingOrder, CourseOrder,
 };
@@ -133,12 +133,9 @@ impl Organization {
 
     /// Parent organisation (an academic unit's university).
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.row.parent_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<org::Entity, Organization>(ctx, self.row.parent_id)
+            .await
+            .extend()
     }
 
     /// Official identifier, e.g. the EDB school number.

@@ -10,7 +10,7 @@ use entity::{
 use sea_orm::{ColumnTrait, Condition};
 
 use super::common::*;
-use super::connection::{Conn, ListArgs, load_one, viewer};
+use super::connection::{Conn, ListArgs, load_one, load_optional, viewer};
 use super::enrollments::{
     CourseEnrollment, CourseEnrollmentFilter, CourseEnrollmentOrder, PathwayEnrollment,
     PathwayEnrollmentFilter, PathwayEnrollmentOrder,
@@ -827,12 +827,9 @@ impl ConsentRecord {
 
     /// The partner the consent is scoped to (partner purposes).
     async fn scope_org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.row.scope_org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<org::Entity, Organization>(ctx, self.row.scope_org_id)
+            .await
+            .extend()
     }
 
     /// Version of the personal information collection statement shown.

@@ -11,7 +11,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::common::DbEnum;
-use super::connection::{db, load_one, viewer};
+use super::connection::{db, load_optional, viewer};
 use super::enrollments::{PathwayEnrollmentFilter, PathwayEnrollmentState};
 use super::orgs::Organization;
 use super::pathways::{Cohort, Pathway, PathwayStage};
@@ -101,34 +101,30 @@ pub struct PathwayEnrollmentCount {
 impl PathwayEnrollmentCount {
     /// The entry school, when grouped by `ENTRY_SCHOOL`.
     async fn entry_school(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        one::<org::Entity, Organization>(ctx, self.entry_school_id).await
+        load_optional::<org::Entity, Organization>(ctx, self.entry_school_id)
+            .await
+            .extend()
     }
 
     /// The pathway, when grouped by `PATHWAY`.
     async fn pathway(&self, ctx: &Context<'_>) -> Result<Option<Pathway>> {
-        one::<pathway::Entity, Pathway>(ctx, self.pathway_id).await
+        load_optional::<pathway::Entity, Pathway>(ctx, self.pathway_id)
+            .await
+            .extend()
     }
 
     /// The cohort, when grouped by `COHORT`.
     async fn cohort(&self, ctx: &Context<'_>) -> Result<Option<Cohort>> {
-        one::<cohort::Entity, Cohort>(ctx, self.cohort_id).await
+        load_optional::<cohort::Entity, Cohort>(ctx, self.cohort_id)
+            .await
+            .extend()
     }
 
     /// The current stage, when grouped by `CURRENT_STAGE` (null also for no stage).
     async fn current_stage(&self, ctx: &Context<'_>) -> Result<Option<PathwayStage>> {
-        one::<pathway_stage::Entity, PathwayStage>(ctx, self.current_stage_id).await
-    }
-}
-
-async fn one<E, T>(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<T>>
-where
-    E: Scoped,
-    E::Model: entity::RecordModel + Send + Sync + Clone,
-    T: From<E::Model>,
-{
-    match id {
-        Some(id) => load_one::<E, T>(ctx, id).await.extend(),
-        None => Ok(None),
+        load_optional::<pathway_stage::Entity, PathwayStage>(ctx, self.current_stage_id)
+            .await
+            .extend()
     }
 }
 

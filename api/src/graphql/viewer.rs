@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 use entity::{org, person};
 
-use super::connection::{load_one, viewer};
+use super::connection::{load_optional, viewer};
 use super::orgs::Organization;
 use super::people::Person;
 use crate::auth::Viewer as Caller;
@@ -33,20 +33,16 @@ pub struct Viewer {
 impl Viewer {
     /// The organisation the caller acts for.
     async fn org(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.org_id {
-            Some(id) => load_one::<org::Entity, Organization>(ctx, id)
-                .await
-                .extend(),
-            None => Ok(None),
-        }
+        load_optional::<org::Entity, Organization>(ctx, self.org_id)
+            .await
+            .extend()
     }
 
     /// The caller's own Person record, when the caller is a person (not an integration client).
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        match self.person_id {
-            Some(id) => load_one::<person::Entity, Person>(ctx, id).await.extend(),
-            None => Ok(None),
-        }
+        load_optional::<person::Entity, Person>(ctx, self.person_id)
+            .await
+            .extend()
     }
 }
 

@@ -15,6 +15,7 @@ use sea_orm::{
 use crate::access::{self, Scoped};
 use crate::auth::{Principal, Role, Viewer};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::service::write;
 
 /// The scopes of DOMAIN.md section 4.
 pub const SCOPES: [&str; 13] = [
@@ -306,19 +307,17 @@ async fn update_client(
         .await?
         .ok_or_else(|| AppError::NotFound("client".into()))?;
     if current.revoked_at.is_some() {
-        return Err(AppError::Conflict {
-            code: ErrorCode::InvalidTransition,
-            message: format!("ApiClient {client_id} is revoked; a revoked client cannot change"),
-        });
+        return Err(write::invalid_transition(format!(
+            "ApiClient {client_id} is revoked; a revoked client cannot change"
+        )));
     }
     match expected_version {
-        Some(expected) if expected != current.version => Err(AppError::Conflict {
-            code: ErrorCode::VersionConflict,
-            message: format!(
-                "ApiClient {client_id} is at version {}, not {expected}; read it again and retry",
-                current.version
-            ),
-        }),
+        Some(expected) if expected != current.version => Err(write::version_conflict(
+            "ApiClient",
+            client_id,
+            current.version,
+            expected,
+        )),
         // The row changed between the two statements: report it as a conflict to retry.
         _ => Err(AppError::Conflict {
             code: ErrorCode::VersionConflict,
