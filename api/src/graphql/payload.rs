@@ -102,3 +102,64 @@ pub fn user_error(error: AppError) -> Result<UserError, AppError> {
         other => Err(other),
     }
 }
+
+/// How the items of an upsert are matched to existing records (API.md section 4).
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum UpsertKey {
+    /// By each item's `sourcedId`; an unknown one creates the record with that sourcedId.
+    SourcedId,
+    /// By each item's `externalId` (system, idType, identifier) in the caller's own
+    /// organisation; an unknown key creates the record and records the key.
+    ExternalId,
+}
+
+/// What an upsert did with one item.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum UpsertOutcome {
+    /// A new record was written.
+    Created,
+    /// An existing record was changed (its version went up by one).
+    Updated,
+    /// The record already held these values; nothing was written.
+    Unchanged,
+    /// The item was not applied; `userErrors` says why.
+    Failed,
+}
+
+impl From<crate::service::upsert::Outcome> for UpsertOutcome {
+    fn from(outcome: crate::service::upsert::Outcome) -> Self {
+        use crate::service::upsert::Outcome;
+        match outcome {
+            Outcome::Created => Self::Created,
+            Outcome::Updated => Self::Updated,
+            Outcome::Unchanged => Self::Unchanged,
+            Outcome::Failed => Self::Failed,
+        }
+    }
+}
+
+/// A caller's own key for a record: unique per (system, idType, identifier) within the
+/// caller's organisation, and visible only to it and the programme office.
+#[derive(async_graphql::InputObject, Clone, Debug)]
+pub struct ExternalKeyInput {
+    /// The system that issued the key, e.g. `sis`.
+    pub system: String,
+    /// The kind of key, e.g. `STRN`.
+    pub id_type: String,
+    /// The key itself.
+    pub identifier: String,
+}
+
+/// The user error of one upsert item: the field path starts `["input", "items", "<index>"]`.
+/// Errors that are not expected failures stay top-level errors (`Err`).
+pub fn item_error(index: usize, error: AppError) -> Result<UserError, AppError> {
+    let mut user = user_error(error)?;
+    let mut path = vec!["input".to_owned(), "items".to_owned(), index.to_string()];
+    if let Some(field) = user.field.take() {
+        path.extend(field.into_iter().skip(1));
+    }
+    user.field = Some(path);
+    Ok(user)
+}

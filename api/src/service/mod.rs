@@ -11,4 +11,5 @@ pub mod list;
 pub mod mentorships;
 pub mod offerings;
 pub mod rate_limit;
+pub mod upsert;
 pub mod write;

@@ -288,6 +288,55 @@ pub async fn emit(
     changes::record(db, events, at).await
 }
 
+/// Deletes a record as a tombstone (API.md section 4): `status := tobedeleted` in the
+/// optimistic-concurrency `UPDATE` (the row must still be active and at `version`), and a
+/// `delete` change event in the same transaction. Returns the new version. Deleting a tombstone
+/// is `INVALID_TRANSITION`; a stale version is `VERSION_CONFLICT`.
+pub async fn tombstone<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    type_name: &'static str,
+    id: i64,
+    sourced_id: &str,
+    version: i32,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> AppResult<i32> {
+    let status = <E::Column as std::str::FromStr>::from_str("status")
+        .map_err(|_| AppError::internal(anyhow::anyhow!("{type_name} has no status column")))?;
+    let version = update_versioned::<E>(
+        db,
+        VersionedUpdate {
+            type_name,
+            sourced_id: sourced_id.to_owned(),
+            id,
+            version,
+            guard: Some(Expr::col(Alias::new("status")).eq(entity::STATUS_ACTIVE)),
+            set: vec![(status, Expr::value(entity::STATUS_TOBEDELETED))],
+        },
+        actor,
+        at,
+    )
+    .await;
+    let version = match version {
+        Err(AppError::Conflict {
+            code: ErrorCode::InvalidTransition,
+            ..
+        }) => {
+            return Err(invalid_transition(format!(
+                "{type_name} {sourced_id} is already deleted"
+            )));
+        }
+        other => other?,
+    };
+    emit(
+        db,
+        &[change(type_name, id, sourced_id, changes::DELETE, version)],
+        at,
+    )
+    .await?;
+    Ok(version)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
