@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+
+mod writes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -57,6 +59,15 @@ struct Args {
     /// Port the server listens on (always on 127.0.0.1).
     #[arg(long, default_value_t = 18080)]
     port: u16,
+    /// Students in the roster pushed through the bulk upserts (0 skips the write phase).
+    #[arg(long, default_value_t = 5_000)]
+    roster: usize,
+    /// Items per upsert call (at most 1,000).
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Change events to page through `changes` in the write phase.
+    #[arg(long, default_value_t = 100_000)]
+    feed_events: u64,
     /// Admin PostgreSQL URL used to drop and create the bench database.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pg_url: String,
@@ -194,6 +205,7 @@ fn run(args: &Args) -> Result<()> {
 
     let token = api.token("programmeAdmin", "org-claptech-centre")?;
     let partner_token = api.token("partnerCoordinator", PARTNER_ORG)?;
+    let school_token = api.token("schoolCoordinator", writes::SCHOOL_ORG)?;
 
     ensure_port_free(args.port)?;
     let log_path = out_dir.join("server.log");
@@ -223,9 +235,14 @@ fn run(args: &Args) -> Result<()> {
         .build()
         .context("building the tokio runtime")?;
     // On SIGINT/SIGTERM, stop driving and fall through to killing the server.
+    let tokens = Tokens {
+        admin: &token,
+        partner: &partner_token,
+        school: &school_token,
+    };
     let report = runtime.block_on(async {
         tokio::select! {
-            report = drive(args, &mut server, &token, &partner_token, seed_secs) => report,
+            report = drive(args, &mut server, &tokens, &api.db_url, seed_secs) => report,
             signal = shutdown_signal() => Err(anyhow::anyhow!("interrupted by {signal}")),
         }
     })?;
@@ -257,13 +274,21 @@ async fn shutdown_signal() -> &'static str {
     }
 }
 
+/// The bearer tokens the bench sends.
+struct Tokens<'a> {
+    admin: &'a str,
+    partner: &'a str,
+    school: &'a str,
+}
+
 async fn drive(
     args: &Args,
     server: &mut Server,
-    token: &str,
-    partner_token: &str,
+    tokens: &Tokens<'_>,
+    db_url: &str,
     seed_secs: f64,
 ) -> Result<Report> {
+    let (token, partner_token) = (tokens.admin, tokens.partner);
     let base = format!("http://{HOST}:{}", args.port);
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -378,7 +403,29 @@ async fn drive(
     let statements_after = client.statements().await?;
     let measured_statements = statements_after.saturating_sub(statements_before);
 
-    // 7. Peak memory (the server is still running).
+    // 7. The write phase: bulk upserts against plain inserts, then the change feed.
+    let writes = if args.roster > 0 {
+        let school = Gql {
+            http: client.http.clone(),
+            base: client.base.clone(),
+            auth: format!("Bearer {}", tokens.school),
+        };
+        Some(
+            writes::run(
+                &client,
+                &school,
+                db_url,
+                args.roster,
+                args.batch,
+                args.feed_events,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+
+    // 8. Peak memory (the server is still running).
     let peak_rss_mib = peak_rss_mib(server.child.id());
 
     let elapsed = phase.elapsed.as_secs_f64();
@@ -426,6 +473,7 @@ async fn drive(
         server_peak_rss_mib: peak_rss_mib,
         queries,
         total,
+        writes,
     })
 }
 
@@ -893,6 +941,7 @@ struct Report {
     server_peak_rss_mib: Option<f64>,
     queries: Vec<QueryReport>,
     total: TotalReport,
+    writes: Option<writes::WriteReport>,
 }
 
 fn fmt_opt(v: Option<f64>, prec: usize) -> String {
@@ -945,6 +994,37 @@ fn print_report(r: &Report) {
         "server peak RSS (VmHWM): {} MiB",
         fmt_opt(r.server_peak_rss_mib, 1)
     );
+    if let Some(w) = &r.writes {
+        println!("{rule}");
+        println!(
+            "writes: roster of {} students + {} enrolments, batches of {} (rows/s)",
+            w.roster, w.roster, w.batch
+        );
+        println!(
+            "  upsertStudents (created)             {:>10.0}",
+            w.upsert_students_rows_per_s
+        );
+        println!(
+            "  upsertCourseEnrollments (created)    {:>10.0}",
+            w.upsert_enrollments_rows_per_s
+        );
+        println!(
+            "  both again (all unchanged)           {:>10.0}",
+            w.resend_rows_per_s
+        );
+        println!(
+            "  plain INSERT … ON CONFLICT person     {:>10.0}",
+            w.plain_insert_students_rows_per_s
+        );
+        println!(
+            "  plain INSERT … ON CONFLICT enrolment  {:>10.0}",
+            w.plain_insert_enrollments_rows_per_s
+        );
+        println!(
+            "change feed: {} events in {} pages, {:.0} events/s",
+            w.feed_events, w.feed_pages, w.feed_events_per_s
+        );
+    }
 }
 
 #[cfg(test)]
