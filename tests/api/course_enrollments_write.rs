@@ -247,6 +247,29 @@ async fn who_may_enrol_whom() {
             response.body
         );
     }
+    // Programme staff enrol a partner's mentor (`ext:mentor`) in the school's offering.
+    let mentor = call(
+        &app,
+        &staff_token(&app, &w),
+        "createCourseEnrollment",
+        json!({ "person": w.mentor.gid(), "offering": global_id("CourseOffering", "off-open-a"),
+                "role": "MENTOR", "beginDate": "2025-09-01" }),
+    )
+    .await;
+    let mentor = row(&mentor, "createCourseEnrollment");
+    assert_eq!(mentor["role"], "MENTOR");
+    assert_eq!(mentor["schoolOrg"]["sourcedId"], SCHOOL_A);
+    // The school client runs the lifecycle too, recorded as the client.
+    let withdrawn = call(
+        &app,
+        &client,
+        "withdrawCourseEnrollment",
+        json!({ "courseEnrollment": "ce-stu-a-04", "reason": "left" }),
+    )
+    .await;
+    let withdrawn = row(&withdrawn, "withdrawCourseEnrollment");
+    assert_eq!(withdrawn["state"], "WITHDRAWN");
+    assert_eq!(withdrawn["statusHistory"][0]["clientId"], json!(client_id));
     let by_client = row(
         &call(
             &app,
