@@ -8,6 +8,7 @@
 
 pub mod access_world;
 pub mod fixtures;
+pub mod writes_offerings;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, PoisonError};

@@ -7,11 +7,13 @@ pub mod clients;
 pub mod common;
 pub mod connection;
 pub mod consents;
+pub mod course_enrollment_mutations;
 pub mod courses;
 pub mod enrollments;
 pub mod limits;
 pub mod mentorships;
 pub mod node;
+pub mod offering_mutations;
 pub mod orgs;
 pub mod pathways;
 pub mod payload;
@@ -48,6 +50,8 @@ pub struct Mutation(
     clients::ClientsMutation,
     consents::ConsentsMutation,
     mentorships::MentorshipsMutation,
+    offering_mutations::OfferingMutation,
+    course_enrollment_mutations::CourseEnrollmentMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -5,10 +5,12 @@
 
 pub mod clients;
 pub mod consents;
+pub mod course_enrollments;
 pub mod cursor;
 pub mod history;
 pub mod list;
 pub mod mentorships;
+pub mod offering_writes;
 pub mod offerings;
 pub mod rate_limit;
 pub mod upsert;
