@@ -13,6 +13,7 @@ pub mod limits;
 pub mod mentorships;
 pub mod node;
 pub mod orgs;
+pub mod pathway_enrollment_mutations;
 pub mod pathways;
 pub mod payload;
 pub mod people;
@@ -48,6 +49,7 @@ pub struct Mutation(
     clients::ClientsMutation,
     consents::ConsentsMutation,
     mentorships::MentorshipsMutation,
+    pathway_enrollment_mutations::PathwayEnrollmentsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
