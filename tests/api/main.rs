@@ -16,6 +16,7 @@ mod mentorships;
 mod nodes;
 mod ordering;
 mod pagination;
+mod pathway_enrollments_write;
 mod relations;
 mod schema;
 mod scoping;

@@ -1615,7 +1615,10 @@ pub async fn upsert(
                         sourced_id: row.sourced_id.clone(),
                         id: row.id,
                         version: row.version,
-                        guard: None,
+                        // The state the field rules were checked against.
+                        guard: Some(
+                            Expr::col(pathway_enrollment::Column::State).eq(row.state.as_str()),
+                        ),
                         set,
                     },
                     &actor,
