@@ -1844,3 +1844,88 @@ async fn a_thousand_items_upsert_in_one_call_and_resend_unchanged() {
     .await;
     assert_eq!(p["unchangedCount"], 1000);
 }
+
+#[tokio::test]
+async fn upsert_items_that_clash_in_the_call_or_change_fixed_fields_fail_alone() {
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    new_student(&app, &w, "up-1", 0).await;
+    let (other_pathway_sid, _, _) = other_pathway(&app, &w).await;
+    let staff = staff_token(&app, &w);
+    integration_tests::fixtures::tombstone(
+        &app.db,
+        "pathway_enrollment",
+        w.students_of(0)[2].pathway_enrollment.id,
+    )
+    .await;
+    let items = json!([
+        item("up-1", "pe-a"),
+        item("up-1", "pe-b"),
+        { "sourcedId": "pe-stu-a-02", "pathway": other_pathway_sid },
+        { "sourcedId": "pe-stu-a-05", "entryStage": "stage-hd1" },
+        { "sourcedId": "pe-stu-a-03", "metadata": { "late": true } },
+        { "sourcedId": "pe-stu-a-04", "cohort": "cohort-2024", "student": "stu-a-04" },
+    ]);
+    let before = counts(&app).await;
+    let p = upsert(
+        &app,
+        &staff,
+        json!({ "key": "SOURCED_ID", "school": SCHOOL_A, "items": items }),
+    )
+    .await;
+    assert_eq!(
+        outcomes(&p),
+        [
+            "CREATED",
+            "FAILED",
+            "FAILED",
+            "FAILED",
+            "FAILED",
+            "UNCHANGED"
+        ]
+    );
+    let r = &p["results"];
+    assert_eq!(r[1]["userErrors"][0]["code"], "DUPLICATE");
+    assert_eq!(
+        r[2]["userErrors"][0]["field"],
+        json!(["input", "items", "2", "pathway"])
+    );
+    assert_eq!(
+        r[3]["userErrors"][0]["field"],
+        json!(["input", "items", "3", "entryStage"])
+    );
+    assert_eq!(r[4]["userErrors"][0]["code"], "INVALID_TRANSITION");
+    assert_eq!(r[5]["pathwayEnrollment"]["version"], 1);
+    assert_eq!(
+        counts(&app).await,
+        (before.0 + 1, before.1 + 1, before.2 + 1)
+    );
+}
+
+#[tokio::test]
+async fn a_school_clients_transitions_are_recorded_with_the_client() {
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let pe = &w.students_of(0)[0].pathway_enrollment;
+    set_state(&app, &w, pe.id, "enrolled", Some("S4"), "S4").await;
+    let (client, client_id) = client_token(&app, SCHOOL_A, "enrollment.write").await;
+    let name = "holdPathwayEnrollment";
+    let response = call(
+        &app,
+        &client,
+        name,
+        transition_input(name, &pe.sourced_id, 1),
+    )
+    .await;
+    let history = payload(&response, name)["pathwayEnrollment"]["statusHistory"]
+        .as_array()
+        .expect("history")
+        .last()
+        .expect("row")
+        .clone();
+    assert_eq!(
+        history,
+        json!({ "fromState": "enrolled", "toState": "on_hold", "fromStage": null,
+                "toStage": null, "reason": "family", "actor": client_id, "clientId": client_id })
+    );
+}
