@@ -254,6 +254,10 @@ fn outsiders(app: &TestApp, w: &World) -> Vec<(&'static str, String)> {
             "evaluator",
             person_token(app, "eval-1", &["evaluator"], OFFICE),
         ),
+        (
+            "academicLead",
+            person_token(app, "lead-1", &["academicLead"], "org-unit"),
+        ),
     ]
 }
 
