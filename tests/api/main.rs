@@ -18,6 +18,7 @@ mod nodes;
 mod offerings_write;
 mod ordering;
 mod pagination;
+mod pathway_enrollments_write;
 mod relations;
 mod schema;
 mod scoping;

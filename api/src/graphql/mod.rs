@@ -15,6 +15,7 @@ pub mod mentorships;
 pub mod node;
 pub mod offering_mutations;
 pub mod orgs;
+pub mod pathway_enrollment_mutations;
 pub mod pathways;
 pub mod payload;
 pub mod people;
@@ -52,6 +53,7 @@ pub struct Mutation(
     mentorships::MentorshipsMutation,
     offering_mutations::OfferingMutation,
     course_enrollment_mutations::CourseEnrollmentMutation,
+    pathway_enrollment_mutations::PathwayEnrollmentsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

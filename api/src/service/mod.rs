@@ -12,6 +12,7 @@ pub mod list;
 pub mod mentorships;
 pub mod offering_writes;
 pub mod offerings;
+pub mod pathway_enrollments;
 pub mod rate_limit;
 pub mod upsert;
 pub mod write;
