@@ -9,6 +9,7 @@ pub mod connection;
 pub mod consents;
 pub mod courses;
 pub mod enrollments;
+pub mod feed;
 pub mod limits;
 pub mod mentorships;
 pub mod node;
@@ -40,6 +41,7 @@ pub struct Query(
     statistics::StatisticsQuery,
     mentorships::MentorshipsQuery,
     clients::ClientsQuery,
+    feed::FeedQuery,
 );
 
 /// The mutation root.
