@@ -10,6 +10,7 @@ mod auth;
 mod clients;
 mod consents;
 mod errors;
+mod feed;
 mod filters;
 mod matrix;
 mod mentorships;

@@ -7,6 +7,7 @@
 )]
 
 pub mod access_world;
+pub mod feed;
 pub mod fixtures;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

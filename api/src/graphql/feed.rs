@@ -347,6 +347,17 @@ async fn read_page(
     })
 }
 
+/// Cost of a page: its selection times `first`. An out-of-range `first` is costed as one event
+/// so that the resolver, not the cost limit, reports it (`BAD_USER_INPUT` on `first`).
+fn feed_cost(first: Option<i32>, child: usize) -> usize {
+    let size = match first {
+        None => service::DEFAULT_FIRST,
+        Some(n) if (1..=service::MAX_FIRST).contains(&n) => n,
+        Some(_) => 1,
+    };
+    super::record::page_cost(Some(size), None, child)
+}
+
 #[derive(Default)]
 pub struct FeedQuery;
 
@@ -377,9 +388,7 @@ impl FeedQuery {
     /// `until` ahead of `syncWindow.newest`; `after` past `until` or older than the window; an
     /// unknown name in `types`. A type in `types` the caller may never read (e.g. a client
     /// without its read scope) is `FORBIDDEN`.
-    #[graphql(
-        complexity = "super::record::page_cost(Some(first.clamp(1, 1000)), None, child_complexity)"
-    )]
+    #[graphql(complexity = "feed_cost(first, child_complexity)")]
     async fn changes(
         &self,
         ctx: &Context<'_>,
@@ -400,9 +409,9 @@ impl FeedQuery {
         types: Option<Vec<String>>,
         #[graphql(
             default = 100,
-            desc = "Most events to return, 1 to 1,000 (default 100)."
+            desc = "Most events to return, 1 to 1,000 (default 100; null also means 100)."
         )]
-        first: i32,
+        first: Option<i32>,
     ) -> Result<ChangePage> {
         let viewer = viewer(ctx).extend()?;
         let principal = viewer
@@ -411,6 +420,7 @@ impl FeedQuery {
             .extend()?;
         let wanted = requested_types(viewer, types).extend()?;
         let window = service::window(db(ctx).extend()?).await.extend()?;
+        let first = first.unwrap_or(service::DEFAULT_FIRST);
         let plan = service::plan(window, after.as_deref(), until.as_deref(), first).extend()?;
         let mut audience = Audience {
             viewer,
