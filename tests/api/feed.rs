@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use api::changes::UPDATE;
-use entity::{RecordModel, change_event, consent_record, course_enrollment, guardian_link};
+use entity::{
+    RecordModel, access_audit_event, change_event, consent_record, course_enrollment, guardian_link,
+};
 use integration_tests::access_world::{AccessWorld, seed_access_world};
 use integration_tests::feed::{
     FeedEvent, SYNC_WINDOW, Writer, changes, changes_raw, delete_record, emit_changes,
@@ -648,6 +650,49 @@ async fn a_withdrawal_revokes_access_for_the_partner_organisation_only() {
             revoked
         ]
     );
+}
+
+#[tokio::test]
+async fn a_partner_reads_a_student_in_the_feed_minimised_and_audited() {
+    // Arrange
+    let app = spawn_app().await;
+    let aw = seed_access_world(&app.db).await;
+    let a0 = id_of(&aw.people, "stu-a-01");
+    emit_changes(&app.db, &[("Person", a0, "stu-a-01", UPDATE)]).await;
+    let query = "{ changes(types: [\"Person\"]) { events { ... on Upserted { node {
+        ... on Person { sourcedId givenName familyName email classLevel } } } } } }";
+    let partner = app.token_for("pc-x", &["partnerCoordinator"], PARTNER_X);
+    let audited = || async {
+        access_audit_event::Entity::find()
+            .filter(access_audit_event::Column::EntityId.eq(a0))
+            .all(&app.db)
+            .await
+            .expect("audit events")
+    };
+
+    // Act
+    let by_admin = app.gql(query, json!({}), Some(&app.admin_token())).await;
+    let after_admin = audited().await;
+    let by_partner = app.gql(query, json!({}), Some(&partner)).await;
+
+    // Assert: the programme sees the whole person and is not audited; the partner sees the
+    // minimised view and its read is in the audit.
+    let admin_node = &by_admin.data()["changes"]["events"][0]["node"];
+    assert_eq!(admin_node["sourcedId"], json!("stu-a-01"));
+    assert!(admin_node["givenName"].is_string(), "{admin_node}");
+    assert!(after_admin.is_empty());
+    let node = &by_partner.data()["changes"]["events"][0]["node"];
+    assert_eq!(node["sourcedId"], json!("stu-a-01"));
+    assert_eq!(
+        (&node["givenName"], &node["familyName"], &node["email"]),
+        (&Value::Null, &Value::Null, &Value::Null),
+        "{node}"
+    );
+    let audit = audited().await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].principal, "pc-x");
+    assert_eq!(audit[0].basis_sourced_id, "ms-a0-x");
+    assert!(audit[0].fields.contains("sourcedId"), "{}", audit[0].fields);
 }
 
 #[tokio::test]
