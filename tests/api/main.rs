@@ -11,6 +11,7 @@ mod clients;
 mod consents;
 mod course_enrollments_write;
 mod errors;
+mod feed;
 mod filters;
 mod matrix;
 mod mentorships;

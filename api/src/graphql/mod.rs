@@ -10,6 +10,7 @@ pub mod consents;
 pub mod course_enrollment_mutations;
 pub mod courses;
 pub mod enrollments;
+pub mod feed;
 pub mod limits;
 pub mod mentorships;
 pub mod node;
@@ -43,6 +44,7 @@ pub struct Query(
     statistics::StatisticsQuery,
     mentorships::MentorshipsQuery,
     clients::ClientsQuery,
+    feed::FeedQuery,
 );
 
 /// The mutation root.

@@ -51,7 +51,27 @@ macro_rules! node_types {
             matches!(name, $(stringify!($variant))|*)
         }
 
-        async fn load_nodes(ctx: &Context<'_>, type_name: &str, ids: Vec<String>) -> AppResult<HashMap<String, Node>> {
+        /// The caller's row condition on the table of node type `type_name` (`None` for a
+        /// name that is not a node type): `UNAUTHENTICATED` or `FORBIDDEN` when the caller may
+        /// never read that type.
+        pub(crate) fn scope_of_type(type_name: &str, viewer: &crate::auth::Viewer) -> Option<AppResult<sea_orm::Condition>> {
+            match type_name {
+                $(stringify!($variant) => Some(<$module::Entity as crate::access::Scoped>::scope(viewer)),)*
+                _ => None,
+            }
+        }
+
+        /// The table of node type `type_name` (each entity module is named after its table).
+        pub(crate) fn table_of_type(type_name: &str) -> Option<&'static str> {
+            match type_name {
+                $(stringify!($variant) => Some(stringify!($module)),)*
+                _ => None,
+            }
+        }
+
+        /// Loads nodes of one type by sourcedId in the caller's scope (tombstones included),
+        /// through the request's DataLoader: one statement per call.
+        pub(crate) async fn load_nodes(ctx: &Context<'_>, type_name: &str, ids: Vec<String>) -> AppResult<HashMap<String, Node>> {
             match type_name {
                 $(stringify!($variant) => Ok(load_by_sourced_ids::<$module::Entity>(ctx, ids)
                     .await?

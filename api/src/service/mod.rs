@@ -7,6 +7,7 @@ pub mod clients;
 pub mod consents;
 pub mod course_enrollments;
 pub mod cursor;
+pub mod feed;
 pub mod history;
 pub mod list;
 pub mod mentorships;
