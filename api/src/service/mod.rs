@@ -10,6 +10,7 @@ pub mod history;
 pub mod list;
 pub mod mentorships;
 pub mod offerings;
+pub mod people;
 pub mod rate_limit;
 pub mod upsert;
 pub mod write;
