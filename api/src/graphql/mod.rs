@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod pathways;
 pub mod payload;
 pub mod people;
+pub mod people_mutations;
 pub mod record;
 pub mod statistics;
 pub mod viewer;
@@ -48,6 +49,7 @@ pub struct Mutation(
     clients::ClientsMutation,
     consents::ConsentsMutation,
     mentorships::MentorshipsMutation,
+    people_mutations::PeopleMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -517,7 +517,15 @@ pub async fn recheck_partner_access(
     at: DateTime<Utc>,
     today: NaiveDate,
 ) -> AppResult<Revocation> {
-    if is_effective(txn, student, access::SHARE_WITH_PARTNER_MENTOR, partner, today).await? {
+    if is_effective(
+        txn,
+        student,
+        access::SHARE_WITH_PARTNER_MENTOR,
+        partner,
+        today,
+    )
+    .await?
+    {
         return Ok(Revocation::default());
     }
     let (paused, mut events) =

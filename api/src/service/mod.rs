@@ -12,5 +12,6 @@ pub mod mentorships;
 pub mod offerings;
 pub mod people;
 pub mod rate_limit;
+pub mod student_upserts;
 pub mod upsert;
 pub mod write;

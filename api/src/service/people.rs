@@ -600,7 +600,11 @@ pub fn check_writable_fields(
     patch: &PersonPatch,
 ) -> AppResult<()> {
     let hidden = unwritable_fields(viewer, row);
-    match patch.given_fields().into_iter().find(|f| hidden.contains(f)) {
+    match patch
+        .given_fields()
+        .into_iter()
+        .find(|f| hidden.contains(f))
+    {
         Some(field) => Err(AppError::ForbiddenWith(format!(
             "the caller may not write `{field}`: it does not see that field of this person"
         ))),
@@ -673,10 +677,11 @@ pub fn writable_people(writer: Writer, today: NaiveDate) -> Condition {
             .add(
                 Condition::all()
                     .add(person::Column::PrimaryOrgId.eq(school))
-                    .add(
-                        person::Column::Id
-                            .in_subquery(holders(school, &["teacher", "guardian"], today)),
-                    ),
+                    .add(person::Column::Id.in_subquery(holders(
+                        school,
+                        &["teacher", "guardian"],
+                        today,
+                    ))),
             ),
         Writer::Partner(partner) => Condition::all()
             .add(person::Column::PrimaryOrgId.eq(partner))
@@ -719,15 +724,17 @@ async fn writable_person(
 }
 
 /// An active organisation by sourcedId, or `BAD_USER_INPUT` on `field`.
-async fn active_org(db: &impl ConnectionTrait, sourced_id: &str, field: &str) -> AppResult<org::Model> {
+async fn active_org(
+    db: &impl ConnectionTrait,
+    sourced_id: &str,
+    field: &str,
+) -> AppResult<org::Model> {
     org::Entity::find()
         .filter(org::Column::SourcedId.eq(sourced_id))
         .filter(org::Column::Status.eq(STATUS_ACTIVE))
         .one(db)
         .await?
-        .ok_or_else(|| {
-            AppError::bad_input(field, format!("no active organisation {sourced_id:?}"))
-        })
+        .ok_or_else(|| AppError::bad_input(field, format!("no active organisation {sourced_id:?}")))
 }
 
 /// `DUPLICATE` when `table` already has a row with this sourcedId (tombstones included: a
@@ -753,7 +760,7 @@ async fn check_new_sourced_id<E: EntityTrait>(
 
 /// `DUPLICATE` when another account holder already uses `email` (case-insensitive); only
 /// checked when the person written holds an account (DOMAIN.md: unique among Account holders).
-async fn check_email_unique(
+pub async fn check_email_unique(
     db: &impl ConnectionTrait,
     person: i64,
     email: &str,
@@ -898,10 +905,7 @@ pub async fn create_person(
                 (None, Writer::Partner(_)) => "mentor",
                 (None, Writer::School(_)) => "student",
                 (None, Writer::Programme) => {
-                    return Err(AppError::bad_input(
-                        "role.role",
-                        "`role.role` is required",
-                    ));
+                    return Err(AppError::bad_input("role.role", "`role.role` is required"));
                 }
             };
             if !is_role(name) {
@@ -1090,8 +1094,16 @@ pub async fn update_person(
         changes::UPDATE,
         version,
     )];
-    let (paused, revoked) =
-        recheck(&txn, row.id, &partners_before, &actor, now, today, &mut events).await?;
+    let (paused, revoked) = recheck(
+        &txn,
+        row.id,
+        &partners_before,
+        &actor,
+        now,
+        today,
+        &mut events,
+    )
+    .await?;
     write::emit(&txn, &events, now).await?;
     txn.commit().await?;
     tracing::info!(person.version = version, "person updated");
@@ -1111,7 +1123,7 @@ pub async fn update_person(
 
 /// Rechecks each partner that had effective consent before a write
 /// ([`consents::recheck_partner_access`]), adding the events to `events`.
-async fn recheck(
+pub async fn recheck(
     txn: &DatabaseTransaction,
     student: i64,
     partners_before: &[i64],
@@ -1278,7 +1290,12 @@ pub async fn create_role_assignment(
     )
     .insert(&txn)
     .await?;
-    write::emit(&txn, &[created(ROLE_ASSIGNMENT, row.id, &row.sourced_id)], now).await?;
+    write::emit(
+        &txn,
+        &[created(ROLE_ASSIGNMENT, row.id, &row.sourced_id)],
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1345,7 +1362,10 @@ pub async fn update_role_assignment(
         set.push((role_assignment::Column::RoleType, Expr::value(role_type)));
     }
     if metadata != row.metadata {
-        set.push((role_assignment::Column::Metadata, Expr::value(metadata.clone())));
+        set.push((
+            role_assignment::Column::Metadata,
+            Expr::value(metadata.clone()),
+        ));
     }
     if set.is_empty() {
         return Ok(row);
@@ -1522,7 +1542,12 @@ pub async fn create_guardian_link(
     }
     .insert(&txn)
     .await?;
-    write::emit(&txn, &[created(GUARDIAN_LINK, row.id, &row.sourced_id)], now).await?;
+    write::emit(
+        &txn,
+        &[created(GUARDIAN_LINK, row.id, &row.sourced_id)],
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1589,7 +1614,10 @@ pub async fn update_guardian_link(
         ));
     }
     if metadata != row.metadata {
-        set.push((guardian_link::Column::Metadata, Expr::value(metadata.clone())));
+        set.push((
+            guardian_link::Column::Metadata,
+            Expr::value(metadata.clone()),
+        ));
     }
     if set.is_empty() {
         return Ok(Updated::unchanged(row));
@@ -1834,7 +1862,12 @@ pub async fn create_external_id(
     }
     .insert(&txn)
     .await?;
-    write::emit(&txn, &[created(EXTERNAL_ID_TYPE, row.id, &row.sourced_id)], now).await?;
+    write::emit(
+        &txn,
+        &[created(EXTERNAL_ID_TYPE, row.id, &row.sourced_id)],
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1929,12 +1962,16 @@ mod tests {
             class_level: Patch::Set("S4".into()),
             ..Default::default()
         };
-        let new = base.patched(&patch, "", false, today).unwrap_or(base.clone());
+        let new = base
+            .patched(&patch, "", false, today)
+            .unwrap_or(base.clone());
         assert_eq!(new.given_name, "Wing");
         assert_eq!(new.preferred_name, None);
         assert_eq!(new.class_level.as_deref(), Some("S4"));
         assert_eq!(new.changes_from(&base).len(), 2);
         let err = PersonValues::blank().patched(&PersonPatch::default(), "items.2.", true, today);
-        assert!(matches!(err, Err(AppError::BadUserInput { field, .. }) if field == "items.2.givenName"));
+        assert!(
+            matches!(err, Err(AppError::BadUserInput { field, .. }) if field == "items.2.givenName")
+        );
     }
 }
