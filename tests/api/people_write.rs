@@ -111,7 +111,10 @@ fn user_errors(response: &GqlResponse, mutation: &str) -> Value {
 }
 
 async fn person_count(app: &TestApp) -> u64 {
-    person::Entity::find().count(&app.db).await.unwrap()
+    person::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("test step")
 }
 
 async fn person_row(app: &TestApp, sourced_id: &str) -> person::Model {
@@ -119,7 +122,7 @@ async fn person_row(app: &TestApp, sourced_id: &str) -> person::Model {
         .filter(person::Column::SourcedId.eq(sourced_id))
         .one(&app.db)
         .await
-        .unwrap()
+        .expect("test step")
         .expect("the person row")
 }
 
@@ -306,7 +309,7 @@ async fn who_may_create_a_person() {
         assert_eq!(person_count(&app).await, before, "{who} wrote a person");
     }
     for (who, token, input) in allowed {
-        let sid = input["sourcedId"].as_str().unwrap().to_owned();
+        let sid = input["sourcedId"].as_str().expect("test step").to_owned();
         let response = run(&app, CREATE_PERSON, &token, input).await;
         assert_eq!(user_errors(&response, "createPerson"), json!([]), "{who}");
         assert_eq!(
@@ -321,8 +324,8 @@ async fn who_may_create_a_person() {
         .filter(role_assignment::Column::PersonId.eq(mentor.id))
         .one(&app.db)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("test step")
+        .expect("test step");
     assert_eq!(mentor_role.role, "mentor");
     // Programme staff made no role unless asked.
     let staff_made = person_row(&app, "p-staff").await;
@@ -331,7 +334,7 @@ async fn who_may_create_a_person() {
             .filter(role_assignment::Column::PersonId.eq(staff_made.id))
             .count(&app.db)
             .await
-            .unwrap(),
+            .expect("test step"),
         0
     );
 }
@@ -600,9 +603,17 @@ async fn two_updates_with_the_same_expected_version_one_wins_and_one_conflicts()
         .collect();
     let won = outcomes.iter().filter(|e| **e == json!([])).count();
     assert_eq!(won, 1, "{outcomes:?}");
-    let lost = outcomes.iter().find(|e| **e != json!([])).unwrap();
+    let lost = outcomes
+        .iter()
+        .find(|e| **e != json!([]))
+        .expect("test step");
     assert_eq!(lost[0]["code"], "VERSION_CONFLICT");
-    assert!(lost[0]["message"].as_str().unwrap().contains("version 2"));
+    assert!(
+        lost[0]["message"]
+            .as_str()
+            .expect("test step")
+            .contains("version 2")
+    );
     let row = person_row(&app, &student.sourced_id).await;
     assert_eq!(row.version, 2);
 }
@@ -659,7 +670,7 @@ async fn a_deleted_person_is_a_tombstone_seen_only_with_include_deleted() {
         shown.data()["people"]["edges"],
         json!([{ "node": { "sourcedId": "stu-a-04", "status": "TOBEDELETED" } }])
     );
-    let last = events(&app).await.pop().unwrap();
+    let last = events(&app).await.pop().expect("test step");
     assert_eq!(
         (
             last.entity_type.as_str(),
@@ -773,7 +784,7 @@ async fn who_may_assign_which_role_where() {
     ];
 
     for (who, token, input, refused) in cases {
-        let sid = input["sourcedId"].as_str().unwrap().to_owned();
+        let sid = input["sourcedId"].as_str().expect("test step").to_owned();
         // Act
         let response = run(&app, CREATE_ROLE, &token, input).await;
         // Assert
@@ -781,7 +792,7 @@ async fn who_may_assign_which_role_where() {
             .filter(role_assignment::Column::SourcedId.eq(sid.as_str()))
             .count(&app.db)
             .await
-            .unwrap();
+            .expect("test step");
         match refused {
             Some(code) => {
                 assert_eq!(
@@ -806,8 +817,8 @@ async fn who_may_assign_which_role_where() {
         .filter(role_assignment::Column::SourcedId.eq("ra-14"))
         .one(&app.db)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("test step")
+        .expect("test step");
     assert_eq!(ext.role, "ext:alumniAmbassador");
 }
 
@@ -854,7 +865,7 @@ async fn role_rules_one_primary_per_org_then_update_and_delete() {
         .filter(role_assignment::Column::PersonId.eq(student.id))
         .count(&app.db)
         .await
-        .unwrap();
+        .expect("test step");
     assert_eq!(count, 1);
 
     // End the student role, then the new primary role no longer overlaps.
@@ -913,7 +924,10 @@ async fn who_may_link_a_guardian_and_the_link_rules() {
         json!({ "student": student.gid(), "guardian": guardian.gid(), "relationship": "aunt",
                 "hasParentalResponsibility": false })
     };
-    let before = guardian_link::Entity::find().count(&app.db).await.unwrap();
+    let before = guardian_link::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("test step");
     let refused: Vec<(&str, String, &str)> = vec![
         (
             "coordinator of another school",
@@ -942,7 +956,10 @@ async fn who_may_link_a_guardian_and_the_link_rules() {
         );
     }
     assert_eq!(
-        guardian_link::Entity::find().count(&app.db).await.unwrap(),
+        guardian_link::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("test step"),
         before
     );
 
@@ -987,7 +1004,10 @@ async fn who_may_link_a_guardian_and_the_link_rules() {
         json!(["input", "relationship"])
     );
     assert_eq!(
-        guardian_link::Entity::find().count(&app.db).await.unwrap(),
+        guardian_link::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("test step"),
         before + 1
     );
 }
@@ -1016,8 +1036,8 @@ async fn assert_revoked(app: &TestApp, w: &World, mentorship_ref: &Ref, from_seq
     let row = mentorship::Entity::find_by_id(mentorship_ref.id)
         .one(&app.db)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("test step")
+        .expect("test step");
     assert_eq!((row.state.as_str(), row.version), ("paused", 2));
     let revoked: Vec<_> = events(app)
         .await
@@ -1162,8 +1182,8 @@ async fn a_link_write_that_leaves_consent_effective_revokes_nothing() {
     let row = mentorship::Entity::find_by_id(mentorship_ref.id)
         .one(&app.db)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("test step")
+        .expect("test step");
     assert_eq!(row.state, "active");
     assert!(
         events(&app)
@@ -1187,7 +1207,10 @@ async fn external_ids_belong_to_the_callers_organisation() {
         json!({ "entity": student.gid(), "system": "a-sis", "idType": "libraryCard",
                 "identifier": identifier })
     };
-    let before = external_id::Entity::find().count(&app.db).await.unwrap();
+    let before = external_id::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("test step");
 
     // Act
     let created = run(&app, CREATE_XID, &token, key("L-1")).await;
@@ -1240,12 +1263,15 @@ async fn external_ids_belong_to_the_callers_organisation() {
         SCHOOL_B
     );
     assert_eq!(
-        external_id::Entity::find().count(&app.db).await.unwrap(),
+        external_id::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("test step"),
         before + 2
     );
 
     // Another school may not delete the key; the owner may, once.
-    let sid = made["sourcedId"].as_str().unwrap();
+    let sid = made["sourcedId"].as_str().expect("test step");
     let other = run(
         &app,
         DELETE_XID,

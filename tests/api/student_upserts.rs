@@ -31,9 +31,9 @@ fn payload(response: &GqlResponse) -> &Value {
 fn outcomes(response: &GqlResponse) -> Vec<String> {
     payload(response)["results"]
         .as_array()
-        .unwrap()
+        .expect("test step")
         .iter()
-        .map(|r| r["outcome"].as_str().unwrap().to_owned())
+        .map(|r| r["outcome"].as_str().expect("test step").to_owned())
         .collect()
 }
 
@@ -46,15 +46,21 @@ async fn row(app: &TestApp, sourced_id: &str) -> Option<person::Model> {
         .filter(person::Column::SourcedId.eq(sourced_id))
         .one(&app.db)
         .await
-        .unwrap()
+        .expect("test step")
 }
 
 async fn event_count(app: &TestApp) -> u64 {
-    change_event::Entity::find().count(&app.db).await.unwrap()
+    change_event::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("test step")
 }
 
 async fn person_count(app: &TestApp) -> u64 {
-    person::Entity::find().count(&app.db).await.unwrap()
+    person::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("test step")
 }
 
 #[tokio::test]
@@ -106,7 +112,7 @@ async fn a_school_client_upserts_by_its_own_keys_with_every_outcome() {
         ),
         (json!(1), json!(1), json!(1), json!(2))
     );
-    let results = p["results"].as_array().unwrap();
+    let results = p["results"].as_array().expect("test step");
     assert_eq!(results[0]["student"]["sourcedId"], "stu-sis-1");
     assert_eq!(results[1]["student"]["version"], 2);
     assert_eq!(results[1]["student"]["classLevel"], "S6");
@@ -129,8 +135,8 @@ async fn a_school_client_upserts_by_its_own_keys_with_every_outcome() {
         .filter(role_assignment::Column::PersonId.eq(created.id))
         .one(&app.db)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("test step")
+        .expect("test step");
     assert_eq!(
         (role.role.as_str(), role.role_type.as_str(), role.org_id),
         ("student", "primary", w.schools[0].id)
@@ -141,8 +147,8 @@ async fn a_school_client_upserts_by_its_own_keys_with_every_outcome() {
         .filter(external_id::Column::EntityType.eq("Person"))
         .one(&app.db)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("test step")
+        .expect("test step");
     assert_eq!(
         (key.scope_org_id, key.identifier.as_str()),
         (w.schools[0].id, "A7654321")
@@ -151,7 +157,7 @@ async fn a_school_client_upserts_by_its_own_keys_with_every_outcome() {
     // School B's student is untouched.
     let transferred = row(&app, &w.students_of(1)[0].person.sourced_id)
         .await
-        .unwrap();
+        .expect("test step");
     assert_eq!(transferred.version, 1);
     // Person, role and key created; one person updated.
     assert_eq!(event_count(&app).await, before_events + 4);
@@ -186,7 +192,7 @@ async fn re_sending_the_same_batch_changes_nothing() {
     assert_eq!(
         row(&app, &w.students[0].person.sourced_id)
             .await
-            .unwrap()
+            .expect("test step")
             .version,
         2
     );
@@ -195,9 +201,12 @@ async fn re_sending_the_same_batch_changes_nothing() {
         .filter(external_id::Column::Identifier.eq("A5550001"))
         .one(&app.db)
         .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(key.entity_id, row(&app, "stu-r-2").await.unwrap().id);
+        .expect("test step")
+        .expect("test step");
+    assert_eq!(
+        key.entity_id,
+        row(&app, "stu-r-2").await.expect("test step").id
+    );
 }
 
 #[tokio::test]
@@ -222,15 +231,18 @@ async fn a_repeated_key_fails_the_later_item_and_another_schools_student_is_not_
 
     // Assert
     assert_eq!(outcomes(&response), vec!["CREATED", "FAILED", "FAILED"]);
-    let results = payload(&response)["results"].as_array().unwrap();
+    let results = payload(&response)["results"].as_array().expect("test step");
     assert_eq!(results[1]["userErrors"][0]["code"], "DUPLICATE");
     assert_eq!(results[2]["userErrors"][0]["code"], "NOT_FOUND");
     assert_eq!(
         results[2]["userErrors"][0]["field"],
         json!(["input", "items", "2", "sourcedId"])
     );
-    assert_eq!(row(&app, "stu-d-1").await.unwrap().given_name, "A");
-    let untouched = row(&app, &other.sourced_id).await.unwrap();
+    assert_eq!(
+        row(&app, "stu-d-1").await.expect("test step").given_name,
+        "A"
+    );
+    let untouched = row(&app, &other.sourced_id).await.expect("test step");
     assert_eq!(untouched.version, 1);
     assert_ne!(untouched.preferred_name.as_deref(), Some("Taken over"));
 }
@@ -260,7 +272,7 @@ async fn a_failed_item_leaves_exactly_that_item_unapplied() {
         outcomes(&response),
         vec!["UPDATED", "FAILED", "CREATED", "FAILED"]
     );
-    let results = payload(&response)["results"].as_array().unwrap();
+    let results = payload(&response)["results"].as_array().expect("test step");
     assert_eq!(
         results[1]["userErrors"][0]["field"],
         json!(["input", "items", "1", "email"])
@@ -272,12 +284,14 @@ async fn a_failed_item_leaves_exactly_that_item_unapplied() {
     assert_eq!(
         row(&app, &w.students[1].person.sourced_id)
             .await
-            .unwrap()
+            .expect("test step")
             .class_level
             .as_deref(),
         Some("S6")
     );
-    let failed = row(&app, &w.students[2].person.sourced_id).await.unwrap();
+    let failed = row(&app, &w.students[2].person.sourced_id)
+        .await
+        .expect("test step");
     assert_eq!(
         (failed.version, failed.class_level.as_deref()),
         (1, Some(w.students[2].class_level.as_str()))
@@ -286,7 +300,7 @@ async fn a_failed_item_leaves_exactly_that_item_unapplied() {
     assert_eq!(
         row(&app, &w.students[3].person.sourced_id)
             .await
-            .unwrap()
+            .expect("test step")
             .version,
         1
     );
@@ -430,7 +444,7 @@ async fn who_may_upsert_which_schools_students() {
     .await;
     assert_eq!(outcomes(&named), vec!["CREATED"]);
     assert_eq!(
-        row(&app, "u-12").await.unwrap().primary_org_id,
+        row(&app, "u-12").await.expect("test step").primary_org_id,
         w.schools[1].id
     );
     // A school client without pii.student.read may still update minimised fields.
@@ -482,7 +496,7 @@ async fn a_thousand_new_students_take_a_handful_of_statements() {
         .filter(external_id::Column::Identifier.starts_with("B"))
         .count(&app.db)
         .await
-        .unwrap();
+        .expect("test step");
     assert_eq!(created, 1000);
     assert!(
         statements <= 40,
