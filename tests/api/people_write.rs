@@ -9,7 +9,7 @@ use integration_tests::fixtures::{
     OFFICE, PARTNER_X, Ref, SCHOOL_A, SCHOOL_B, World, add_mentorship, seed_world, tombstone,
 };
 use integration_tests::{GqlResponse, TestApp, global_id, spawn_app};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::consents::{
@@ -1294,4 +1294,102 @@ async fn external_ids_belong_to_the_callers_organisation() {
     // The key is free again.
     let recreated = run(&app, CREATE_XID, &token, key("L-1")).await;
     assert_eq!(user_errors(&recreated, "createExternalId"), json!([]));
+}
+
+#[tokio::test]
+async fn an_account_holder_may_not_take_another_account_holders_email() {
+    // Arrange: two people with accounts; the second uses the address in upper case.
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let first = &w.students[0].person;
+    let second = &w.students[1].person;
+    for (n, person) in [first, second].into_iter().enumerate() {
+        let at = api::changes::now();
+        entity::account::Entity::insert(entity::account::ActiveModel {
+            sourced_id: Set(format!("acct-{n}")),
+            status: Set(entity::STATUS_ACTIVE.to_owned()),
+            date_created: Set(at),
+            date_last_modified: Set(at),
+            version: Set(1),
+            metadata: Set(None),
+            created_by: Set(None),
+            modified_by: Set(None),
+            person_id: Set(person.id),
+            oidc_issuer: Set("https://login.example.hk".to_owned()),
+            oidc_subject: Set(format!("subject-{n}")),
+            ..Default::default()
+        })
+        .exec(&app.db)
+        .await
+        .expect("insert account");
+    }
+    let taken = w.students[1]
+        .email
+        .clone()
+        .expect("a seeded email")
+        .to_uppercase();
+    let token = coordinator_token(&app, &w, 0);
+
+    // Act
+    let clash = run(
+        &app,
+        UPDATE_PERSON,
+        &token,
+        json!({ "person": first.gid(), "email": taken }),
+    )
+    .await;
+    let free = run(
+        &app,
+        UPDATE_PERSON,
+        &token,
+        json!({ "person": first.gid(), "email": "fresh@a.example.hk" }),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(user_errors(&clash, "updatePerson")[0]["code"], "DUPLICATE");
+    assert_eq!(user_errors(&free, "updatePerson"), json!([]));
+    assert_eq!(person_row(&app, &first.sourced_id).await.version, 2);
+}
+
+#[tokio::test]
+async fn a_partner_coordinator_updates_its_own_mentors_but_not_their_birth_dates() {
+    // Arrange
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let token = partner_token(&app, &w);
+
+    // Act
+    let renamed = run(
+        &app,
+        UPDATE_PERSON,
+        &token,
+        json!({ "person": w.mentor.gid(), "preferredName": "Mandy T.", "expectedVersion": 1 }),
+    )
+    .await;
+    let birth_date = run(
+        &app,
+        UPDATE_PERSON,
+        &token,
+        json!({ "person": w.mentor.gid(), "dateOfBirth": "1990-01-01" }),
+    )
+    .await;
+    let own_coordinator = run(
+        &app,
+        UPDATE_PERSON,
+        &token,
+        json!({ "person": w.partner_coordinator.gid(), "preferredName": "Boss" }),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(
+        renamed.data()["updatePerson"]["person"]["preferredName"],
+        "Mandy T."
+    );
+    assert_eq!(birth_date.error_code(), Some("FORBIDDEN"));
+    // A partner coordinator is not a mentor: seen, but not the partner's to write.
+    assert_eq!(own_coordinator.error_code(), Some("FORBIDDEN"));
+    let mentor = person_row(&app, &w.mentor.sourced_id).await;
+    assert_eq!((mentor.version, mentor.date_of_birth), (2, None));
 }
