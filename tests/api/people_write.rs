@@ -1393,3 +1393,155 @@ async fn a_partner_coordinator_updates_its_own_mentors_but_not_their_birth_dates
     let mentor = person_row(&app, &w.mentor.sourced_id).await;
     assert_eq!((mentor.version, mentor.date_of_birth), (2, None));
 }
+
+#[tokio::test]
+async fn who_may_change_or_delete_links_roles_and_keys() {
+    // Arrange
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let (client_read, _) = client_token(&app, SCHOOL_A, "roster.read").await;
+    let (client_write, _) = client_token(&app, SCHOOL_A, "roster.write").await;
+    let (link, _, _) = &w.guardian_links[1];
+    let student_role = &w.students[1].role_assignment;
+    let coordinator_role = "ra-crd-a";
+    let key = &w.students[1].external_id;
+    let refused: Vec<(&str, String, &str)> = vec![
+        (
+            "coordinator of another school",
+            coordinator_token(&app, &w, 1),
+            "NOT_FOUND",
+        ),
+        ("teacher", teacher_token(&app, &w), "FORBIDDEN"),
+        (
+            "school client without roster.write",
+            client_read,
+            "FORBIDDEN",
+        ),
+        ("mentor", mentor_token(&app, &w), "FORBIDDEN"),
+        ("student", student_token(&app, &w), "FORBIDDEN"),
+        ("guardian", guardian_token(&app, &w), "FORBIDDEN"),
+        ("evaluator", app.token(&["evaluator"], OFFICE), "FORBIDDEN"),
+    ];
+    let writes = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            vec![
+                run(
+                    app,
+                    UPDATE_LINK,
+                    &token,
+                    json!({ "guardianLink": link.gid(), "relationship": "x" }),
+                )
+                .await,
+                run(
+                    app,
+                    DELETE_LINK,
+                    &token,
+                    json!({ "guardianLink": link.gid() }),
+                )
+                .await,
+                run(
+                    app,
+                    UPDATE_ROLE,
+                    &token,
+                    json!({ "roleAssignment": student_role.gid(), "endDate": "2099-01-01" }),
+                )
+                .await,
+                run(
+                    app,
+                    DELETE_ROLE,
+                    &token,
+                    json!({ "roleAssignment": student_role.gid() }),
+                )
+                .await,
+                run(app, DELETE_XID, &token, json!({ "externalId": key.gid() })).await,
+            ]
+        }
+    };
+
+    // Act + Assert
+    for (who, token, code) in refused {
+        for response in writes(&token).await {
+            assert_eq!(
+                response.error_code(),
+                Some(code),
+                "{who}: {}",
+                response.body
+            );
+        }
+    }
+    // A partner never writes guardian links, and sees none of school A's roles or keys.
+    let partner = writes(&partner_token(&app, &w)).await;
+    let codes: Vec<Option<&str>> = partner.iter().map(GqlResponse::error_code).collect();
+    assert_eq!(
+        codes,
+        vec![
+            Some("FORBIDDEN"),
+            Some("FORBIDDEN"),
+            Some("NOT_FOUND"),
+            Some("NOT_FOUND"),
+            Some("NOT_FOUND")
+        ]
+    );
+    // A school sees its coordinator's role but may not change it.
+    let coordinator = run(
+        &app,
+        UPDATE_ROLE,
+        &coordinator_token(&app, &w, 0),
+        json!({ "roleAssignment": global_id("RoleAssignment", coordinator_role), "endDate": "2099-01-01" }),
+    )
+    .await;
+    assert_eq!(coordinator.error_code(), Some("FORBIDDEN"));
+    // Nothing above was written.
+    for (table_count, expected) in [
+        (
+            guardian_link::Entity::find()
+                .filter(guardian_link::Column::Version.gt(1))
+                .count(&app.db)
+                .await
+                .expect("count links"),
+            0,
+        ),
+        (
+            role_assignment::Entity::find()
+                .filter(role_assignment::Column::Version.gt(1))
+                .count(&app.db)
+                .await
+                .expect("count roles"),
+            0,
+        ),
+        (
+            external_id::Entity::find()
+                .filter(external_id::Column::Version.gt(1))
+                .count(&app.db)
+                .await
+                .expect("count keys"),
+            0,
+        ),
+    ] {
+        assert_eq!(table_count, expected);
+    }
+    // The school's client with roster.write may do all five.
+    let allowed = writes(&client_write).await;
+    assert_eq!(
+        allowed[0].data()["updateGuardianLink"]["userErrors"],
+        json!([])
+    );
+    assert_eq!(
+        allowed[1].data()["deleteGuardianLink"]["guardianLink"]["status"],
+        "TOBEDELETED"
+    );
+    assert_eq!(
+        allowed[2].data()["updateRoleAssignment"]["userErrors"],
+        json!([])
+    );
+    assert_eq!(
+        allowed[3].data()["deleteRoleAssignment"]["roleAssignment"]["status"],
+        "TOBEDELETED"
+    );
+    assert_eq!(
+        allowed[4].data()["deleteExternalId"]["externalId"]["status"],
+        "TOBEDELETED"
+    );
+}
