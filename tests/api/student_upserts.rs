@@ -507,3 +507,52 @@ async fn a_thousand_new_students_take_a_handful_of_statements() {
         "{again} statements to find 1,000 students unchanged"
     );
 }
+
+#[tokio::test]
+async fn an_upserted_birth_date_that_ends_consent_pauses_and_revokes_like_an_update() {
+    // Arrange: an adult student with only their own consent for partner X, mentored by it.
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let student = &w.students[0].person;
+    crate::consents::set_age(&app, student, 19).await;
+    integration_tests::fixtures::tombstone(&app.db, "guardian_link", w.guardian_links[0].0.id)
+        .await;
+    let mentorship = integration_tests::fixtures::add_mentorship(
+        &app.db,
+        "mentorship-up-1",
+        &w.mentor,
+        student,
+        &w.partners[0],
+        &w.pathway,
+        "active",
+    )
+    .await;
+
+    // Act
+    let response = upsert(
+        &app,
+        &coordinator_token(&app, &w, 0),
+        json!({ "key": "SOURCED_ID", "items": [
+            { "sourcedId": student.sourced_id, "dateOfBirth": "2011-01-01" }] }),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(outcomes(&response), vec!["UPDATED"]);
+    let paused = entity::mentorship::Entity::find_by_id(mentorship.id)
+        .one(&app.db)
+        .await
+        .expect("read")
+        .expect("mentorship");
+    assert_eq!(paused.state, "paused");
+    let revoked = change_event::Entity::find()
+        .filter(change_event::Column::Operation.eq("accessRevoked"))
+        .all(&app.db)
+        .await
+        .expect("events");
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        (revoked[0].sourced_id.as_str(), revoked[0].audience_org_id),
+        (student.sourced_id.as_str(), Some(w.partners[0].id))
+    );
+}
