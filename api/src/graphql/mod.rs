@@ -20,6 +20,7 @@ pub mod pathway_enrollment_mutations;
 pub mod pathways;
 pub mod payload;
 pub mod people;
+pub mod people_mutations;
 pub mod record;
 pub mod statistics;
 pub mod viewer;
@@ -56,6 +57,7 @@ pub struct Mutation(
     offering_mutations::OfferingMutation,
     course_enrollment_mutations::CourseEnrollmentMutation,
     pathway_enrollment_mutations::PathwayEnrollmentsMutation,
+    people_mutations::PeopleMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -18,8 +18,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{STATUS_ACTIVE, consent_record, guardian_link, mentorship, org, person};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QuerySelect, Set,
 };
 
 use super::mentorships;
@@ -455,29 +455,20 @@ pub async fn withdraw(
 
     let mut paused = Vec::new();
     let mut access_revoked = false;
-    if let Some(org) = partner
-        && !is_effective(&txn, consent.student_id, &consent.purpose, org, today).await?
-    {
-        let (rows, mut mentorship_events) =
-            mentorships::pause_for_withdrawn_consent(&txn, consent.student_id, org, &actor, now)
-                .await?;
-        paused = rows;
-        events.append(&mut mentorship_events);
-        if effective_before {
-            let student = person::Entity::find_by_id(consent.student_id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("consent without student")))?;
-            events.push(changes::Change {
-                entity_type: person::Entity::TYPE_NAME,
-                entity_id: student.id,
-                sourced_id: student.sourced_id,
-                operation: changes::ACCESS_REVOKED,
-                version: student.version,
-                audience_org_id: Some(org),
-            });
-            access_revoked = true;
-        }
+    if let Some(org) = partner {
+        let mut revocation = recheck_partner_access(
+            &txn,
+            consent.student_id,
+            org,
+            effective_before,
+            &actor,
+            now,
+            today,
+        )
+        .await?;
+        paused = revocation.paused;
+        events.append(&mut revocation.events);
+        access_revoked = revocation.access_revoked;
     }
     write::emit(&txn, &events, now).await?;
     txn.commit().await?;
@@ -497,6 +488,98 @@ pub async fn withdraw(
         paused,
         access_revoked,
     })
+}
+
+/// What [`recheck_partner_access`] did for one partner.
+#[derive(Clone, Debug, Default)]
+pub struct Revocation {
+    /// Mentorships paused because effective consent for the partner is gone.
+    pub paused: Vec<mentorship::Model>,
+    /// Change events to emit with the write (paused mentorships, `accessRevoked`).
+    pub events: Vec<changes::Change>,
+    /// Whether the partner was sent `accessRevoked` for the student.
+    pub access_revoked: bool,
+}
+
+/// The shared "recheck and revoke" step of every write that can end a student's effective
+/// shareWithPartnerMentor consent for `partner` (a consent withdrawal, a guardian link losing
+/// parental responsibility or deleted, a changed date of birth), run in the writing transaction
+/// after the change: when consent is no longer effective, every active mentorship of the student
+/// with the partner is paused (StatusHistory each) and, when the partner had effective consent
+/// before the write (`was_effective`), the partner gets `accessRevoked` for the student's Person.
+/// Nothing happens while consent is still effective.
+pub async fn recheck_partner_access(
+    txn: &DatabaseTransaction,
+    student: i64,
+    partner: i64,
+    was_effective: bool,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+) -> AppResult<Revocation> {
+    if is_effective(
+        txn,
+        student,
+        access::SHARE_WITH_PARTNER_MENTOR,
+        partner,
+        today,
+    )
+    .await?
+    {
+        return Ok(Revocation::default());
+    }
+    let (paused, mut events) =
+        mentorships::pause_for_withdrawn_consent(txn, student, partner, actor, at).await?;
+    let mut access_revoked = false;
+    if was_effective {
+        let row = person::Entity::find_by_id(student)
+            .one(txn)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("consent without student")))?;
+        events.push(changes::Change {
+            entity_type: person::Entity::TYPE_NAME,
+            entity_id: row.id,
+            sourced_id: row.sourced_id,
+            operation: changes::ACCESS_REVOKED,
+            version: row.version,
+            audience_org_id: Some(partner),
+        });
+        access_revoked = true;
+    }
+    Ok(Revocation {
+        paused,
+        events,
+        access_revoked,
+    })
+}
+
+/// The partners for which the student has effective shareWithPartnerMentor consent on `on`:
+/// taken before a write that may end it, to recheck each afterwards.
+pub async fn effective_partners(
+    db: &impl ConnectionTrait,
+    student: i64,
+    on: NaiveDate,
+) -> AppResult<Vec<i64>> {
+    let mut orgs: Vec<Option<i64>> = consent_record::Entity::find()
+        .select_only()
+        .column(consent_record::Column::ScopeOrgId)
+        .filter(consent_record::Column::StudentId.eq(student))
+        .filter(consent_record::Column::Purpose.eq(access::SHARE_WITH_PARTNER_MENTOR))
+        .filter(consent_record::Column::Status.eq(STATUS_ACTIVE))
+        .filter(consent_record::Column::WithdrawnAt.is_null())
+        .filter(consent_record::Column::GiverRelationship.eq(SELF))
+        .into_tuple()
+        .all(db)
+        .await?;
+    orgs.sort_unstable();
+    orgs.dedup();
+    let mut effective = Vec::new();
+    for org in orgs.into_iter().flatten() {
+        if is_effective(db, student, access::SHARE_WITH_PARTNER_MENTOR, org, on).await? {
+            effective.push(org);
+        }
+    }
+    Ok(effective)
 }
 
 #[cfg(test)]

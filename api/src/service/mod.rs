@@ -14,6 +14,8 @@ pub mod mentorships;
 pub mod offering_writes;
 pub mod offerings;
 pub mod pathway_enrollments;
+pub mod people;
 pub mod rate_limit;
+pub mod student_upserts;
 pub mod upsert;
 pub mod write;
