@@ -104,12 +104,14 @@ fn valid_key(key: &str) -> bool {
 /// sorted at every level, so a retry matches whatever order its client serialised variables in.
 pub fn request_hash(request: &async_graphql::Request) -> String {
     let variables = serde_json::to_value(&request.variables).unwrap_or(Value::Null);
+    hash_of(&request.query, request.operation_name.as_deref(), variables)
+}
+
+/// [`request_hash`] of its parts (`variables` as JSON; no variables is `{}`).
+pub fn hash_of(query: &str, operation_name: Option<&str>, variables: Value) -> String {
     let canonical = Value::Array(vec![
-        Value::String(request.query.clone()),
-        request
-            .operation_name
-            .clone()
-            .map_or(Value::Null, Value::String),
+        Value::String(query.to_owned()),
+        operation_name.map_or(Value::Null, |name| Value::String(name.to_owned())),
         variables,
     ]);
     let mut text = String::new();

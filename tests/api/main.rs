@@ -11,6 +11,7 @@ mod clients;
 mod consents;
 mod errors;
 mod filters;
+mod idempotency;
 mod matrix;
 mod mentorships;
 mod nodes;
