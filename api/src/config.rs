@@ -466,6 +466,19 @@ mod tests {
     }
 
     #[test]
+    fn an_idempotency_lease_must_outlive_the_request_deadline_and_fit_in_the_ttl() {
+        let mut settings = Settings::for_tests("sqlite::memory:");
+        assert_eq!(settings.validate(), Ok(()));
+        settings.idempotency.lease_seconds = settings.server.request_timeout_seconds;
+        let err = settings.validate().expect_err("lease too short");
+        assert!(err.contains("APP_IDEMPOTENCY__LEASE_SECONDS"), "{err}");
+        settings.idempotency.lease_seconds = 120;
+        settings.idempotency.ttl_seconds = 60;
+        let err = settings.validate().expect_err("ttl shorter than the lease");
+        assert!(err.contains("APP_IDEMPOTENCY__TTL_SECONDS"), "{err}");
+    }
+
+    #[test]
     fn config_errors_name_the_environment_variable() {
         let msg = describe_config_error("invalid digit found in string for key `server.port`");
         assert!(msg.contains("APP_SERVER__PORT"), "{msg}");

@@ -657,3 +657,49 @@ async fn two_instances_on_one_database_share_keys() {
     assert_eq!(replayed(&on_first), Some(true));
     assert_eq!(on_sibling.data(), on_first.data());
 }
+
+#[tokio::test]
+async fn the_periodic_purge_deletes_a_bounded_batch_of_expired_keys_only() {
+    // Arrange: two expired attempts and one live.
+    let app = spawn_app().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    for (key, expires_at) in [
+        ("old-1", now - 10),
+        ("old-2", now - 5),
+        ("live", now + 60_000),
+    ] {
+        let backend = app.db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO idempotency_key (principal, request_key, request_hash, state, claim, \
+                 created_at, expires_at) VALUES ('p:x@y', $1, 'h', 'done', 'c', 0, $2)"
+            }
+            _ => {
+                "INSERT INTO idempotency_key (principal, request_key, request_hash, state, claim, \
+                 created_at, expires_at) VALUES ('p:x@y', ?, 'h', 'done', 'c', 0, ?)"
+            }
+        };
+        app.db
+            .execute(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [key.into(), expires_at.into()],
+            ))
+            .await
+            .expect("insert a key");
+    }
+
+    // Act
+    let first = api::idempotency::Idempotency::purge_expired(&app.db, now, 1)
+        .await
+        .expect("purge");
+    let second = api::idempotency::Idempotency::purge_expired(&app.db, now, 1000)
+        .await
+        .expect("purge");
+
+    // Assert
+    assert_eq!((first, second), (1, 1));
+    assert!(stored(&app, "old-1").await.is_empty());
+    assert!(stored(&app, "old-2").await.is_empty());
+    assert_eq!(stored(&app, "live").await.len(), 1);
+}
