@@ -404,9 +404,11 @@ async fn execute(
     let attempt = actix_web::rt::spawn({
         let (state, req) = (state.clone(), req.clone());
         async move {
-            let (mut reply, wrote) =
-                idempotency::tracking_writes(run(&state, &req, request, viewer, &info, started))
-                    .await;
+            let mut reply = idempotency::holding(
+                ticket.clone(),
+                run(&state, &req, request, viewer, &info, started),
+            )
+            .await;
             let request_id = self::request_id(&req);
             state
                 .idempotency
@@ -416,7 +418,6 @@ async fn execute(
                     reply.status.as_u16(),
                     &reply.body,
                     &request_id,
-                    wrote,
                 )
                 .await;
             idempotency::annotate(&mut reply.body, &key.key, false, &request_id, None);

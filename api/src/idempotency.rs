@@ -9,15 +9,15 @@
 //!    replayed, a live attempt is `IDEMPOTENCY_IN_PROGRESS`. An expired row, or a running one
 //!    whose lease has passed (its instance died), is taken over with an `UPDATE` conditional on
 //!    the claim id that was read, so of several racing takers exactly one wins.
-//! 2. The owner runs the request ([`tracking_writes`] notes whether it wrote anything) and
-//!    [`Idempotency::finish`] either stores the response (`done`) or deletes the claim so that a
-//!    retry runs again ([`keeps`] decides). Both statements again compare the claim id.
+//! 2. The owner runs the request ([`holding`] its ticket: each writing transaction marks the key
+//!    `written` before it commits, [`note_write`]) and [`Idempotency::finish`] either stores the
+//!    response (`done`) or, when it has no data and nothing was written, deletes the claim so that
+//!    a retry runs again ([`has_data`]). Both statements again compare the claim id.
 //! 3. Expired rows are taken over when their key comes back, and every instance deletes a
 //!    bounded batch of them at most once a minute ([`Idempotency::purge_expired`]).
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use actix_web::http::header::HeaderMap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value as DbValue};
@@ -38,7 +38,11 @@ const PURGE_EVERY_MS: i64 = 60_000;
 /// Claim attempts before a key whose row keeps changing under us is reported as in progress.
 const CLAIM_ATTEMPTS: usize = 4;
 
+/// An attempt holds the key and has not written (yet).
 const RUNNING: &str = "running";
+/// An attempt holds the key and has committed a write (set in the writing transaction).
+const WRITTEN: &str = "written";
+/// The response is stored.
 const DONE: &str = "done";
 
 /// The key a request asked for, with the principal it belongs to.
@@ -294,16 +298,16 @@ impl Idempotency {
                 // Released or purged since the insert: claim again.
                 continue;
             };
-            // A running attempt within its lease is never taken over, even past the TTL.
-            let live = row.state == RUNNING && row.locked_until.is_some_and(|t| t > now);
+            // An unfinished attempt within its lease is never taken over, even past the TTL.
+            let live = row.state != DONE && row.locked_until.is_some_and(|t| t > now);
             let expired = row.expires_at <= now && !live;
-            let abandoned = row.state == RUNNING && !live;
             if !expired && row.request_hash != hash {
                 return Ok(Claim::Refused(key_reused()));
             }
+            let abandoned = row.state == RUNNING && !live;
             if expired || abandoned {
                 if self
-                    .take_over(db, key, hash, &row.claim, &claim, now)
+                    .take_over(db, key, hash, (&row.claim, &row.state), &claim, now)
                     .await?
                 {
                     if abandoned && !expired {
@@ -316,6 +320,19 @@ impl Idempotency {
                         key: key.clone(),
                         claim,
                     }));
+                }
+                continue;
+            }
+            if row.state == WRITTEN && !live {
+                // Its instance died after committing and before storing the response: the
+                // outcome is settled as "wrote, response lost", never run a second time.
+                let stored = lost_response();
+                if settle_lost(db, key, &row.claim, &stored).await? {
+                    tracing::warn!(
+                        idempotency.principal = %key.principal,
+                        "an idempotent attempt wrote but its response was lost"
+                    );
+                    return Ok(Claim::Replay(stored));
                 }
                 continue;
             }
@@ -341,13 +358,14 @@ impl Idempotency {
         Ok(Claim::Refused(in_progress()))
     }
 
-    /// Replaces an expired or abandoned attempt by ours, if nobody else did first.
+    /// Replaces an expired or abandoned attempt by ours, if nobody else changed the row since it
+    /// was read as `(claim, state)`.
     async fn take_over(
         &self,
         db: &DatabaseConnection,
         key: &RequestedKey,
         hash: &str,
-        seen_claim: &str,
+        (seen_claim, seen_state): (&str, &str),
         claim: &str,
         now: i64,
     ) -> AppResult<bool> {
@@ -357,7 +375,7 @@ impl Idempotency {
                 "UPDATE idempotency_key SET request_hash = ?, state = ?, claim = ?, \
                  request_id = NULL, response_status = NULL, response_body = NULL, \
                  created_at = ?, expires_at = ?, locked_until = ? \
-                 WHERE principal = ? AND request_key = ? AND claim = ?",
+                 WHERE principal = ? AND request_key = ? AND claim = ? AND state = ?",
                 vec![
                     hash.into(),
                     RUNNING.into(),
@@ -368,6 +386,7 @@ impl Idempotency {
                     key.principal.clone().into(),
                     key.key.clone().into(),
                     seen_claim.into(),
+                    seen_state.into(),
                 ],
             ))
             .await?
@@ -375,9 +394,10 @@ impl Idempotency {
         Ok(updated == 1)
     }
 
-    /// Ends an owned attempt: stores its response (`status`, `body`) when [`keeps`] says so,
-    /// otherwise deletes the claim so that a retry with the same key runs again. Failures are
-    /// logged: the client still gets its response.
+    /// Ends an owned attempt: stores its response (`status`, `body`) when it carries mutation
+    /// data or the attempt committed a write (the row is `written`), otherwise deletes the claim
+    /// so that a retry with the same key runs again (see [`has_data`]). Failures are logged: the
+    /// client still gets its response.
     pub async fn finish(
         &self,
         db: &DatabaseConnection,
@@ -385,12 +405,41 @@ impl Idempotency {
         status: u16,
         body: &Value,
         request_id: &str,
-        wrote: bool,
     ) {
         let backend = db.get_database_backend();
         let key = &ticket.key;
-        let stmt = if keeps(body, wrote) {
-            statement(
+        let (principal, request_key, claim) = (
+            DbValue::from(key.principal.clone()),
+            DbValue::from(key.key.clone()),
+            DbValue::from(ticket.claim.clone()),
+        );
+        if !has_data(body) {
+            // Released only if no write committed: a `written` row is kept (and stored below).
+            let released = db
+                .execute(statement(
+                    backend,
+                    "DELETE FROM idempotency_key \
+                     WHERE principal = ? AND request_key = ? AND claim = ? AND state = ?",
+                    vec![
+                        principal.clone(),
+                        request_key.clone(),
+                        claim.clone(),
+                        RUNNING.into(),
+                    ],
+                ))
+                .await;
+            match released {
+                Ok(done) if done.rows_affected() == 1 => return,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(error = ?err, request_id = %request_id,
+                        "could not release an idempotency key; it frees itself when its lease passes");
+                    return;
+                }
+            }
+        }
+        let stored = db
+            .execute(statement(
                 backend,
                 "UPDATE idempotency_key SET state = ?, response_status = ?, response_body = ?, \
                  request_id = ?, locked_until = NULL \
@@ -400,23 +449,13 @@ impl Idempotency {
                     i32::from(status).into(),
                     body.to_string().into(),
                     request_id.into(),
-                    key.principal.clone().into(),
-                    key.key.clone().into(),
-                    ticket.claim.clone().into(),
+                    principal,
+                    request_key,
+                    claim,
                 ],
-            )
-        } else {
-            statement(
-                backend,
-                "DELETE FROM idempotency_key WHERE principal = ? AND request_key = ? AND claim = ?",
-                vec![
-                    key.principal.clone().into(),
-                    key.key.clone().into(),
-                    ticket.claim.clone().into(),
-                ],
-            )
-        };
-        match db.execute(stmt).await {
+            ))
+            .await;
+        match stored {
             Ok(done) if done.rows_affected() == 1 => {}
             Ok(_) => tracing::warn!(
                 idempotency.principal = %key.principal,
@@ -426,7 +465,8 @@ impl Idempotency {
             Err(err) => tracing::error!(
                 error = ?err,
                 request_id = %request_id,
-                "could not finish an idempotency key; it frees itself when its lease passes"
+                "could not store an idempotent response; a retry after the lease learns only \
+                 that it wrote"
             ),
         }
     }
@@ -466,6 +506,46 @@ impl Idempotency {
     }
 }
 
+/// The response settled for an attempt that wrote and died before storing its response.
+fn lost_response() -> Stored {
+    Stored {
+        status: 200,
+        body: serde_json::json!({ "errors": [{
+            "message": "the request with this Idempotency-Key wrote its changes, but its response \
+                        was lost; read back what it changed",
+            "extensions": { "code": ErrorCode::InternalServerError.as_str() },
+        }] }),
+        request_id: None,
+    }
+}
+
+/// Stores `stored` for a `written` attempt read with `seen_claim`, if nothing changed since.
+async fn settle_lost(
+    db: &DatabaseConnection,
+    key: &RequestedKey,
+    seen_claim: &str,
+    stored: &Stored,
+) -> AppResult<bool> {
+    let updated = db
+        .execute(statement(
+            db.get_database_backend(),
+            "UPDATE idempotency_key SET state = ?, response_status = ?, response_body = ?, \
+             locked_until = NULL WHERE principal = ? AND request_key = ? AND claim = ? AND state = ?",
+            vec![
+                DONE.into(),
+                i32::from(stored.status).into(),
+                stored.body.to_string().into(),
+                key.principal.clone().into(),
+                key.key.clone().into(),
+                seen_claim.into(),
+                WRITTEN.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    Ok(updated == 1)
+}
+
 async fn read(db: &DatabaseConnection, key: &RequestedKey) -> AppResult<Option<Row>> {
     let row = db
         .query_one(statement(
@@ -491,14 +571,18 @@ async fn read(db: &DatabaseConnection, key: &RequestedKey) -> AppResult<Option<R
     }))
 }
 
-/// Whether a finished attempt's response is stored. It is when the request wrote something
-/// (whatever the response says, a retry must not write again) or returned mutation data (a
-/// payload, including one with `userErrors` such as `VERSION_CONFLICT`). A request that wrote
-/// nothing and has no `data` — refused before execution, or failed with top-level errors only
-/// (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `TIMEOUT`, `SERVICE_UNAVAILABLE`,
-/// `INTERNAL_SERVER_ERROR`, …) — is not stored: its key is released and a retry runs again.
-pub fn keeps(body: &Value, wrote: bool) -> bool {
-    wrote || body.get("data").is_some_and(|data| !data.is_null())
+/// Whether a response carries mutation data: some mutation field returned its payload
+/// (including one with `userErrors` such as `VERSION_CONFLICT`). Then it is stored whatever else
+/// happened. A response without `data`
+/// (refused before execution, or top-level errors only: `UNAUTHENTICATED`, `FORBIDDEN`,
+/// `NOT_FOUND`, `TIMEOUT`, `SERVICE_UNAVAILABLE`, `INTERNAL_SERVER_ERROR`, …) is stored only if
+/// the attempt committed a write; otherwise its key is released and a retry runs again.
+pub fn has_data(body: &Value) -> bool {
+    match body.get("data") {
+        Some(Value::Object(fields)) => fields.values().any(|field| !field.is_null()),
+        Some(other) => !other.is_null(),
+        None => false,
+    }
 }
 
 /// Adds `extensions.idempotency { replayed, key }` (and, on a replay, `originalRequestId`) and
@@ -533,20 +617,44 @@ pub fn annotate(
 }
 
 tokio::task_local! {
-    static WROTE: Arc<AtomicBool>;
+    static HOLDING: Ticket;
 }
 
-/// Runs `work`, reporting whether it recorded change events ([`note_write`]): every write of
-/// this service emits them in its transaction, so no events means nothing was written.
-pub async fn tracking_writes<F: Future>(work: F) -> (F::Output, bool) {
-    let wrote = Arc::new(AtomicBool::new(false));
-    let output = WROTE.scope(wrote.clone(), work).await;
-    (output, wrote.load(Ordering::SeqCst))
+/// Runs `work` as the attempt holding `ticket`: every writing transaction inside it marks the
+/// key `written` before it commits ([`note_write`]).
+pub async fn holding<F: Future>(ticket: Ticket, work: F) -> F::Output {
+    HOLDING.scope(ticket, work).await
 }
 
-/// Notes that the current request is writing (called where change events are recorded).
-pub fn note_write() {
-    let _ = WROTE.try_with(|wrote| wrote.store(true, Ordering::SeqCst));
+/// Called inside every writing transaction (where its change events are recorded: every write
+/// of this service records them). For an attempt holding an idempotency key it marks the key
+/// `written` in that transaction, so the mark commits exactly with the write: if the instance
+/// dies after the commit, a retry learns that the attempt wrote and never runs it again. If the
+/// attempt has lost its key (it outlived its lease and another took it over), the write is
+/// refused with `IDEMPOTENCY_IN_PROGRESS` and its transaction rolls back.
+pub async fn note_write(db: &impl ConnectionTrait) -> AppResult<()> {
+    let Ok(ticket) = HOLDING.try_with(Ticket::clone) else {
+        return Ok(());
+    };
+    let marked = db
+        .execute(statement(
+            db.get_database_backend(),
+            "UPDATE idempotency_key SET state = ? \
+             WHERE principal = ? AND request_key = ? AND claim = ?",
+            vec![
+                WRITTEN.into(),
+                ticket.key.principal.into(),
+                ticket.key.key.into(),
+                ticket.claim.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if marked == 0 {
+        tracing::warn!("an attempt lost its idempotency key before writing; write refused");
+        return Err(in_progress());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -666,14 +774,17 @@ mod tests {
     }
 
     #[test]
-    fn data_or_a_write_is_stored_and_a_bare_failure_released() {
+    fn only_a_response_with_data_counts_as_an_answer() {
         let payload = serde_json::json!({ "data": { "m": { "userErrors": [] } } });
         let failed = serde_json::json!({ "data": null, "errors": [{ "message": "x" }] });
         let not_run = serde_json::json!({ "errors": [{ "message": "x" }] });
-        assert!(keeps(&payload, false));
-        assert!(!keeps(&failed, false));
-        assert!(!keeps(&not_run, false));
-        assert!(keeps(&failed, true));
+        let all_failed = serde_json::json!({ "data": { "a": null, "b": null }, "errors": [] });
+        let one_answered = serde_json::json!({ "data": { "a": { "x": 1 }, "b": null } });
+        assert!(!has_data(&all_failed));
+        assert!(has_data(&one_answered));
+        assert!(has_data(&payload));
+        assert!(!has_data(&failed));
+        assert!(!has_data(&not_run));
     }
 
     #[test]
@@ -693,15 +804,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn writes_are_noticed_only_inside_the_tracked_work() {
-        note_write();
-        let ((), wrote) = tracking_writes(async {}).await;
-        assert!(!wrote);
-        let ((), wrote) = tracking_writes(async {
-            tokio::task::yield_now().await;
-            note_write();
-        })
-        .await;
-        assert!(wrote);
+    async fn a_write_outside_an_attempt_touches_no_key() {
+        // Nothing is executed: an empty in-memory database will do.
+        let db = sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("sqlite");
+        assert!(note_write(&db).await.is_ok());
     }
 }

@@ -127,12 +127,18 @@ async fn stored(app: &TestApp, key: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Inserts a `running` attempt for `principal` and `key` whose lease ends `lease_ms` from now.
-async fn insert_running(app: &TestApp, principal: &str, key: &str, hash: &str, lease_ms: i64) {
+/// Inserts an unfinished attempt (`running`, or `written` once it committed a write) for
+/// `principal` and `key` whose lease ends `lease_ms` from now.
+async fn insert_attempt(
+    app: &TestApp,
+    (principal, key, hash): (&str, &str, &str),
+    state: &str,
+    lease_ms: i64,
+) {
     let now = chrono::Utc::now().timestamp_millis();
     let backend = app.db.get_database_backend();
     let sql = "INSERT INTO idempotency_key (principal, request_key, request_hash, state, claim, \
-               created_at, expires_at, locked_until) VALUES (?, ?, ?, 'running', 'crashed', ?, ?, ?)";
+               created_at, expires_at, locked_until) VALUES (?, ?, ?, ?, 'crashed', ?, ?, ?)";
     let sql = match backend {
         sea_orm::DbBackend::Postgres => {
             let mut n = 0;
@@ -157,6 +163,7 @@ async fn insert_running(app: &TestApp, principal: &str, key: &str, hash: &str, l
                 principal.into(),
                 key.into(),
                 hash.into(),
+                state.into(),
                 (now - 120_000).into(),
                 (now + 86_400_000).into(),
                 (now + lease_ms).into(),
@@ -486,8 +493,8 @@ async fn a_running_attempt_refuses_retries_until_its_lease_passes_then_is_taken_
     let token = staff_token(&app, &w);
     let principal = format!("p:{}@{OFFICE}", w.staff.sourced_id);
     let hash = api::idempotency::hash_of(CREATE, None, consent_input(&w, 0));
-    insert_running(&app, &principal, "held", &hash, 60_000).await;
-    insert_running(&app, &principal, "abandoned", &hash, -1_000).await;
+    insert_attempt(&app, (&principal, "held", &hash), "running", 60_000).await;
+    insert_attempt(&app, (&principal, "abandoned", &hash), "running", -1_000).await;
     let before = counts(&app).await;
 
     // Act
@@ -702,4 +709,226 @@ async fn the_periodic_purge_deletes_a_bounded_batch_of_expired_keys_only() {
     assert!(stored(&app, "old-1").await.is_empty());
     assert!(stored(&app, "old-2").await.is_empty());
     assert_eq!(stored(&app, "live").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_attempt_that_wrote_and_died_is_never_run_again() {
+    // Arrange: attempts whose writes committed; one still within its lease, one past it.
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let token = staff_token(&app, &w);
+    let principal = format!("p:{}@{OFFICE}", w.staff.sourced_id);
+    let hash = api::idempotency::hash_of(CREATE, None, consent_input(&w, 0));
+    insert_attempt(&app, (&principal, "finishing", &hash), "written", 60_000).await;
+    insert_attempt(&app, (&principal, "lost", &hash), "written", -1_000).await;
+    let before = counts(&app).await;
+
+    // Act
+    let finishing = Call::new(&app, CREATE, consent_input(&w, 0), &token)
+        .key("finishing")
+        .send(&app.client)
+        .await;
+    let lost = Call::new(&app, CREATE, consent_input(&w, 0), &token)
+        .key("lost")
+        .send(&app.client)
+        .await;
+    let lost_again = Call::new(&app, CREATE, consent_input(&w, 0), &token)
+        .key("lost")
+        .send(&app.client)
+        .await;
+
+    // Assert
+    assert_eq!(finishing.error_code(), Some("IDEMPOTENCY_IN_PROGRESS"));
+    assert_eq!(lost.error_code(), Some("INTERNAL_SERVER_ERROR"));
+    assert!(
+        lost.body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("response was lost")),
+        "{}",
+        lost.body
+    );
+    assert!(lost.body["errors"][0]["extensions"]["requestId"].is_string());
+    assert_eq!(replayed(&lost), Some(true));
+    assert_eq!(
+        lost_again.body["errors"][0]["message"],
+        lost.body["errors"][0]["message"]
+    );
+    assert_eq!(replayed(&lost_again), Some(true));
+    assert_eq!(counts(&app).await, before);
+    assert_eq!(stored(&app, "lost").await[0].0, "done");
+}
+
+#[tokio::test]
+async fn a_write_by_an_attempt_that_lost_its_key_is_refused_and_rolled_back() {
+    // Arrange: an attempt holds a key, then another takes it over behind its back.
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let store = api::idempotency::Idempotency::new(&app.settings.idempotency);
+    let key = api::idempotency::RequestedKey {
+        principal: "p:someone@org".into(),
+        key: "taken".into(),
+    };
+    let api::idempotency::Claim::Owned(ticket) =
+        store.claim(&app.db, &key, "hash").await.expect("claim")
+    else {
+        panic!("a fresh key is owned");
+    };
+    let backend = app.db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "UPDATE idempotency_key SET claim = 'other' WHERE request_key = $1"
+        }
+        _ => "UPDATE idempotency_key SET claim = 'other' WHERE request_key = ?",
+    };
+    app.db
+        .execute(Statement::from_sql_and_values(
+            backend,
+            sql,
+            ["taken".into()],
+        ))
+        .await
+        .expect("take the key over");
+    let before = counts(&app).await;
+
+    // Act
+    let result = api::idempotency::holding(ticket, async {
+        let txn = sea_orm::TransactionTrait::begin(&app.db)
+            .await
+            .expect("begin");
+        let event =
+            api::service::write::change("ConsentRecord", w.consents[0].id, "x", "update", 9);
+        let recorded = api::changes::record(&txn, &[event], api::changes::now()).await;
+        if recorded.is_ok() {
+            txn.commit().await.expect("commit");
+        }
+        recorded
+    })
+    .await;
+
+    // Assert
+    assert_eq!(
+        result.expect_err("refused").code(),
+        api::error::ErrorCode::IdempotencyInProgress
+    );
+    assert_eq!(counts(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_request_that_wrote_before_failing_is_stored_and_never_written_twice() {
+    // Arrange: the first mutation field writes, the second fails at the top level (NOT_FOUND).
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let token = staff_token(&app, &w);
+    let query = "mutation($a: CreateConsentRecordInput!, $b: CreateConsentRecordInput!) {
+      a: createConsentRecord(input: $a) { consentRecord { sourcedId } userErrors { code } }
+      b: createConsentRecord(input: $b) { consentRecord { sourcedId } userErrors { code } }
+    }";
+    let mut missing = consent_input(&w, 0)["input"].clone();
+    missing["student"] = json!(global_id("Person", "stu-nobody"));
+    missing["givenBy"] = missing["student"].clone();
+    let variables = json!({ "a": consent_input(&w, 0)["input"], "b": missing });
+    let before = counts(&app).await;
+    let first = Call::new(&app, query, variables.clone(), &token)
+        .key("half-done")
+        .send(&app.client)
+        .await;
+    let after_first = counts(&app).await;
+
+    // Act
+    let retry = Call::new(&app, query, variables, &token)
+        .key("half-done")
+        .send(&app.client)
+        .await;
+
+    // Assert
+    assert_eq!(first.error_code(), Some("NOT_FOUND"), "{}", first.body);
+    assert_eq!(first.body["data"]["b"], Value::Null);
+    assert_eq!(after_first.0, before.0 + 1);
+    assert_eq!(retry.body["data"], first.body["data"]);
+    assert_eq!(replayed(&retry), Some(true));
+    assert_eq!(retry.error_code(), Some("NOT_FOUND"));
+    assert_eq!(counts(&app).await, after_first);
+    assert_eq!(stored(&app, "half-done").await[0].0, "done");
+}
+
+#[tokio::test]
+async fn an_attempt_without_data_is_released_unless_it_committed_a_write() {
+    // Arrange: two attempts; one commits a write (as a mutation would), the other writes nothing.
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let store = api::idempotency::Idempotency::new(&app.settings.idempotency);
+    let claim = |key: &str| api::idempotency::RequestedKey {
+        principal: "p:someone@org".into(),
+        key: key.into(),
+    };
+    let owned = |claim: api::idempotency::Claim| match claim {
+        api::idempotency::Claim::Owned(ticket) => ticket,
+        other => panic!("a fresh key is owned, got {other:?}"),
+    };
+    let wrote = owned(
+        store
+            .claim(&app.db, &claim("wrote"), "h")
+            .await
+            .expect("claim"),
+    );
+    let idle = owned(
+        store
+            .claim(&app.db, &claim("idle"), "h")
+            .await
+            .expect("claim"),
+    );
+    api::idempotency::holding(wrote.clone(), async {
+        let txn = sea_orm::TransactionTrait::begin(&app.db)
+            .await
+            .expect("begin");
+        let event =
+            api::service::write::change("ConsentRecord", w.consents[0].id, "x", "update", 9);
+        api::changes::record(&txn, &[event], api::changes::now())
+            .await
+            .expect("record");
+        txn.commit().await.expect("commit");
+    })
+    .await;
+    let timeout =
+        json!({ "errors": [{ "message": "deadline", "extensions": { "code": "TIMEOUT" } }] });
+
+    // Act
+    store.finish(&app.db, &wrote, 200, &timeout, "req-1").await;
+    store.finish(&app.db, &idle, 200, &timeout, "req-2").await;
+
+    // Assert
+    assert_eq!(stored(&app, "wrote").await[0].0, "done");
+    assert_eq!(stored(&app, "idle").await, Vec::new());
+    let replay = store
+        .claim(&app.db, &claim("wrote"), "h")
+        .await
+        .expect("claim");
+    let api::idempotency::Claim::Replay(replay) = replay else {
+        panic!("the stored TIMEOUT is replayed, got {replay:?}");
+    };
+    assert_eq!(replay.body, timeout);
+}
+
+#[tokio::test]
+async fn a_document_whose_every_mutation_field_is_refused_releases_its_key() {
+    // Arrange
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let partner = partner_token(&app, &w);
+    let query = "mutation($a: CreateConsentRecordInput!, $b: CreateConsentRecordInput!) {
+      a: createConsentRecord(input: $a) { userErrors { code } }
+      b: createConsentRecord(input: $b) { userErrors { code } }
+    }";
+    let variables =
+        json!({ "a": consent_input(&w, 0)["input"], "b": consent_input(&w, 1)["input"] });
+
+    // Act
+    let refused = Call::new(&app, query, variables, &partner)
+        .key("both-refused")
+        .send(&app.client)
+        .await;
+
+    // Assert
+    assert_eq!(refused.error_code(), Some("FORBIDDEN"), "{}", refused.body);
+    assert_eq!(stored(&app, "both-refused").await, Vec::new());
 }
