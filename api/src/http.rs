@@ -82,12 +82,19 @@ fn error_response(
     status: actix_web::http::StatusCode,
     err: AppError,
 ) -> HttpResponse {
-    let status = if wants_graphql_response(req) {
+    errors_only(req, graphql_status(req, status), err)
+}
+
+/// `status` for a client that accepts `application/graphql-response+json`, else 200.
+fn graphql_status(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+) -> actix_web::http::StatusCode {
+    if wants_graphql_response(req) {
         status
     } else {
         actix_web::http::StatusCode::OK
-    };
-    errors_only(req, status, err)
+    }
 }
 
 /// A transport-level failure (no usable GraphQL request): always the given 4xx status.
@@ -331,56 +338,77 @@ async fn execute(
         observe_refusal(&err);
         return error_response(req, actix_web::http::StatusCode::BAD_REQUEST, err);
     }
-    let key = if only_queries {
-        None
-    } else {
-        match idempotency::requested_key(req.headers(), &viewer, info.is_mutation) {
-            Ok(key) => key,
-            Err(err) => {
-                observe_refusal(&err);
-                let status = match err.code() {
-                    ErrorCode::Unauthenticated => actix_web::http::StatusCode::UNAUTHORIZED,
-                    _ => actix_web::http::StatusCode::BAD_REQUEST,
-                };
-                return error_response(req, status, err);
-            }
+    // Mutations only (a GET mutation was refused above); a query ignores the header.
+    let key = match idempotency::requested_key(req.headers(), &viewer, info.is_mutation) {
+        Ok(key) => key,
+        Err(err) => {
+            observe_refusal(&err);
+            let status = match err.code() {
+                ErrorCode::Unauthenticated => actix_web::http::StatusCode::UNAUTHORIZED,
+                _ => actix_web::http::StatusCode::BAD_REQUEST,
+            };
+            return error_response(req, status, err);
         }
     };
-    let Some(key) = key else {
-        return respond(req, run(state, req, request, viewer, &info, started).await);
-    };
+    match key {
+        None => respond(req, run(state, req, request, viewer, &info, started).await),
+        Some(key) => {
+            let admitted = Admitted {
+                request,
+                viewer,
+                info,
+                started,
+            };
+            run_with_key(state, req, admitted, key).await
+        }
+    }
+}
 
-    // An Idempotency-Key on a mutation (docs/idempotency.md).
-    let hash = idempotency::request_hash(&request);
+/// A request past authentication and the transport checks, ready to run.
+struct Admitted {
+    request: async_graphql::Request,
+    viewer: Viewer,
+    info: DocumentInfo,
+    started: Instant,
+}
+
+/// A mutation carrying an `Idempotency-Key` (docs/idempotency.md): claim the key, then run and
+/// finish the attempt, replay the stored response, or refuse.
+async fn run_with_key(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    admitted: Admitted,
+    key: idempotency::RequestedKey,
+) -> HttpResponse {
+    let observe = |codes: &[String]| {
+        state.metrics.observe(
+            &admitted.info.operation,
+            admitted.started.elapsed().as_secs_f64(),
+            codes,
+        );
+    };
+    let hash = idempotency::request_hash(&admitted.request);
     let ticket = match state.idempotency.claim(&state.db, &key, &hash).await {
         Ok(Claim::Owned(ticket)) => ticket,
         Ok(Claim::Replay(stored)) => {
             let mut body = stored.body;
-            idempotency::annotate(
-                &mut body,
-                &key.key,
-                true,
-                &request_id,
-                stored.request_id.as_deref(),
-            );
+            let original = stored.request_id.as_deref();
+            idempotency::annotate(&mut body, &key.key, true, &request_id(req), original);
+            observe(&error_codes(&body));
             let status = actix_web::http::StatusCode::from_u16(stored.status)
                 .unwrap_or(actix_web::http::StatusCode::OK);
-            state.metrics.observe(
-                &info.operation,
-                started.elapsed().as_secs_f64(),
-                &error_codes(&body),
-            );
+            let challenge = false;
             return respond(
                 req,
                 Reply {
                     status,
                     body,
-                    challenge: false,
+                    challenge,
                 },
             );
         }
         Ok(Claim::Refused(err)) => {
-            observe_refusal(&err);
+            observe(&[err.code().as_str().to_owned()]);
             let in_progress = err.code() == ErrorCode::IdempotencyInProgress;
             let mut response = error_response(req, actix_web::http::StatusCode::CONFLICT, err);
             if in_progress {
@@ -391,7 +419,7 @@ async fn execute(
             return response;
         }
         Err(err) => {
-            observe_refusal(&err);
+            observe(&[err.code().as_str().to_owned()]);
             let status = match err {
                 AppError::Unavailable => actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
                 _ => actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -404,21 +432,18 @@ async fn execute(
     let attempt = actix_web::rt::spawn({
         let (state, req) = (state.clone(), req.clone());
         async move {
-            let mut reply = idempotency::holding(
-                ticket.clone(),
-                run(&state, &req, request, viewer, &info, started),
-            )
-            .await;
-            let request_id = self::request_id(&req);
-            state
-                .idempotency
-                .finish(
-                    &state.db,
-                    &ticket,
-                    reply.status.as_u16(),
-                    &reply.body,
-                    &request_id,
-                )
+            let Admitted {
+                request,
+                viewer,
+                info,
+                started,
+            } = admitted;
+            let run = run(&state, &req, request, viewer, &info, started);
+            let mut reply = idempotency::holding(ticket.clone(), run).await;
+            let request_id = request_id(&req);
+            let status = reply.status.as_u16();
+            (state.idempotency)
+                .finish(&state.db, &ticket, status, &reply.body, &request_id)
                 .await;
             idempotency::annotate(&mut reply.body, &key.key, false, &request_id, None);
             reply
@@ -473,11 +498,7 @@ async fn run(
             started.elapsed().as_secs_f64(),
             &[err.code().as_str().to_owned()],
         );
-        let status = if wants_graphql_response(req) {
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            actix_web::http::StatusCode::OK
-        };
+        let status = graphql_status(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
         return errors_reply(req, status, err);
     }
     let codes = finish_errors(&mut response.errors, &request_id);
@@ -513,11 +534,7 @@ async fn run(
             challenge: false,
         },
         Err(e) => {
-            let status = if graphql_response {
-                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                actix_web::http::StatusCode::OK
-            };
+            let status = graphql_status(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
             errors_reply(req, status, AppError::internal(e))
         }
     }
