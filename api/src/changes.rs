@@ -54,6 +54,8 @@ pub async fn record(
     if changes.is_empty() {
         return Ok(());
     }
+    // A request holding an idempotency key marks it `written` in this same transaction.
+    crate::idempotency::note_write(db).await?;
     let count = i64::try_from(changes.len()).map_err(AppError::internal)?;
     let first = reserve(db, count).await?;
     for (chunk_index, chunk) in changes.chunks(500).enumerate() {

@@ -13,6 +13,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub graphql: GraphqlSettings,
     pub demo: DemoSettings,
+    pub idempotency: IdempotencySettings,
     pub log: LogSettings,
 }
 
@@ -235,6 +236,16 @@ pub struct GraphqlSettings {
     pub batch_delay_ms: u64,
 }
 
+/// `Idempotency-Key` on mutations (docs/idempotency.md).
+#[derive(Clone, Debug, Deserialize)]
+pub struct IdempotencySettings {
+    /// How long a stored response is replayed, in seconds (24 hours).
+    pub ttl_seconds: u64,
+    /// How long a running attempt holds its key before another instance may presume it dead and
+    /// take the key over, in seconds. Must exceed the request deadline.
+    pub lease_seconds: u64,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct DemoSettings {
     /// Seed the demo data into an empty database on `api serve`.
@@ -292,6 +303,8 @@ impl Settings {
             .set_default("graphql.batch_delay_ms", 1)?
             .set_default("demo.seed", true)?
             .set_default("demo.scale", 1)?
+            .set_default("idempotency.ttl_seconds", 86_400)?
+            .set_default("idempotency.lease_seconds", 60)?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
             .set_default("log.format", "pretty")
     }
@@ -338,6 +351,10 @@ impl Settings {
                 seed: false,
                 scale: 1,
             },
+            idempotency: IdempotencySettings {
+                ttl_seconds: 86_400,
+                lease_seconds: 60,
+            },
             log: LogSettings {
                 filter: "warn".into(),
                 format: "pretty".into(),
@@ -375,6 +392,16 @@ impl Settings {
         }
         if self.demo.scale == 0 {
             return Err("APP_DEMO__SCALE must be at least 1".into());
+        }
+        let idempotency = &self.idempotency;
+        if idempotency.lease_seconds <= self.server.request_timeout_seconds {
+            return Err("APP_IDEMPOTENCY__LEASE_SECONDS must exceed APP_SERVER__REQUEST_TIMEOUT_SECONDS (a running request must never outlive its key's lease)".into());
+        }
+        if idempotency.ttl_seconds < idempotency.lease_seconds {
+            return Err(
+                "APP_IDEMPOTENCY__TTL_SECONDS must be at least APP_IDEMPOTENCY__LEASE_SECONDS"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -436,6 +463,19 @@ mod tests {
         assert!(auth.validate().is_err());
         auth.verification_keys = parse_verification_keys("old:HS256:/keys/old.pem").expect("list");
         assert!(auth.validate().is_err());
+    }
+
+    #[test]
+    fn an_idempotency_lease_must_outlive_the_request_deadline_and_fit_in_the_ttl() {
+        let mut settings = Settings::for_tests("sqlite::memory:");
+        assert_eq!(settings.validate(), Ok(()));
+        settings.idempotency.lease_seconds = settings.server.request_timeout_seconds;
+        let err = settings.validate().expect_err("lease too short");
+        assert!(err.contains("APP_IDEMPOTENCY__LEASE_SECONDS"), "{err}");
+        settings.idempotency.lease_seconds = 120;
+        settings.idempotency.ttl_seconds = 60;
+        let err = settings.validate().expect_err("ttl shorter than the lease");
+        assert!(err.contains("APP_IDEMPOTENCY__TTL_SECONDS"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::auth::jwt::{TokenKeys, TokenRequest};
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::AppSchema;
 use crate::graphql::connection::RequestContext;
+use crate::idempotency::{self, Claim, Idempotency};
 use crate::metrics::Metrics;
 use crate::service::{clients, rate_limit};
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub batch_delay: Duration,
     /// Lifetime of client-credentials tokens (`APP_AUTH__TOKEN_TTL_SECONDS`, 15 minutes).
     pub client_token_ttl: i64,
+    /// `Idempotency-Key` handling (`APP_IDEMPOTENCY__…`).
+    pub idempotency: Idempotency,
 }
 
 /// The request id of this request (set by the middleware in `startup`).
@@ -79,12 +82,19 @@ fn error_response(
     status: actix_web::http::StatusCode,
     err: AppError,
 ) -> HttpResponse {
-    let status = if wants_graphql_response(req) {
+    errors_only(req, graphql_status(req, status), err)
+}
+
+/// `status` for a client that accepts `application/graphql-response+json`, else 200.
+fn graphql_status(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+) -> actix_web::http::StatusCode {
+    if wants_graphql_response(req) {
         status
     } else {
         actix_web::http::StatusCode::OK
-    };
-    errors_only(req, status, err)
+    }
 }
 
 /// A transport-level failure (no usable GraphQL request): always the given 4xx status.
@@ -101,6 +111,19 @@ fn errors_only(
     status: actix_web::http::StatusCode,
     err: AppError,
 ) -> HttpResponse {
+    respond(req, errors_reply(req, status, err))
+}
+
+/// A GraphQL response before it becomes HTTP: what an idempotency key stores.
+struct Reply {
+    status: actix_web::http::StatusCode,
+    body: serde_json::Value,
+    /// Send `WWW-Authenticate: Bearer` (a request refused as `UNAUTHENTICATED`).
+    challenge: bool,
+}
+
+/// The reply carrying only `err`.
+fn errors_reply(req: &HttpRequest, status: actix_web::http::StatusCode, err: AppError) -> Reply {
     let gql = err.extend();
     let mut extensions =
         serde_json::json!({ "code": err.code().as_str(), "requestId": request_id(req) });
@@ -109,17 +132,45 @@ fn errors_only(
     }
     let body =
         serde_json::json!({ "errors": [{ "message": gql.message, "extensions": extensions }] });
+    Reply {
+        status,
+        body,
+        challenge: err.code() == ErrorCode::Unauthenticated,
+    }
+}
+
+/// The HTTP response of a reply, in the media type the client asked for.
+fn respond(req: &HttpRequest, reply: Reply) -> HttpResponse {
     let content_type = if wants_graphql_response(req) {
         GRAPHQL_RESPONSE_JSON
     } else {
         "application/json"
     };
-    let mut response = HttpResponse::build(status);
+    let mut response = HttpResponse::build(reply.status);
     response.insert_header((header::CONTENT_TYPE, content_type));
-    if err.code() == ErrorCode::Unauthenticated {
+    if reply.challenge {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
     }
-    response.body(body.to_string())
+    match serde_json::to_vec(&reply.body) {
+        Ok(body) => response.body(body),
+        Err(e) => {
+            let _ = AppError::internal(e).extend();
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// The error codes of a response body, for metrics.
+fn error_codes(body: &serde_json::Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The caller, from the `Authorization` header. No header is anonymous; a bad one is an error.
@@ -252,7 +303,7 @@ fn restore_error_nulls(data: &mut serde_json::Value, errors: &[ServerError]) {
 }
 
 async fn execute(
-    state: &AppState,
+    state: &web::Data<AppState>,
     req: &HttpRequest,
     mut request: async_graphql::Request,
     only_queries: bool,
@@ -261,14 +312,17 @@ async fn execute(
     let _in_flight = state.metrics.start();
     let request_id = request_id(req);
     let info = document_info(&mut request);
+    let observe_refusal = |err: &AppError| {
+        state.metrics.observe(
+            &info.operation,
+            started.elapsed().as_secs_f64(),
+            &[err.code().as_str().to_owned()],
+        );
+    };
     let viewer = match authenticate(state, req).await {
         Ok(viewer) => viewer,
         Err(err) => {
-            state.metrics.observe(
-                &info.operation,
-                started.elapsed().as_secs_f64(),
-                &[err.code().as_str().to_owned()],
-            );
+            observe_refusal(&err);
             return error_response(req, actix_web::http::StatusCode::UNAUTHORIZED, err);
         }
     };
@@ -281,13 +335,141 @@ async fn execute(
     }
     if contains_nul(&request) {
         let err = AppError::bad_input("query", "text values may not contain NUL characters");
-        state.metrics.observe(
-            &info.operation,
-            started.elapsed().as_secs_f64(),
-            &[err.code().as_str().to_owned()],
-        );
+        observe_refusal(&err);
         return error_response(req, actix_web::http::StatusCode::BAD_REQUEST, err);
     }
+    // Mutations only (a GET mutation was refused above); a query ignores the header.
+    let key = match idempotency::requested_key(req.headers(), &viewer, info.is_mutation) {
+        Ok(key) => key,
+        Err(err) => {
+            observe_refusal(&err);
+            let status = match err.code() {
+                ErrorCode::Unauthenticated => actix_web::http::StatusCode::UNAUTHORIZED,
+                _ => actix_web::http::StatusCode::BAD_REQUEST,
+            };
+            return error_response(req, status, err);
+        }
+    };
+    match key {
+        None => respond(req, run(state, req, request, viewer, &info, started).await),
+        Some(key) => {
+            let admitted = Admitted {
+                request,
+                viewer,
+                info,
+                started,
+            };
+            run_with_key(state, req, admitted, key).await
+        }
+    }
+}
+
+/// A request past authentication and the transport checks, ready to run.
+struct Admitted {
+    request: async_graphql::Request,
+    viewer: Viewer,
+    info: DocumentInfo,
+    started: Instant,
+}
+
+/// A mutation carrying an `Idempotency-Key` (docs/idempotency.md): claim the key, then run and
+/// finish the attempt, replay the stored response, or refuse.
+async fn run_with_key(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    admitted: Admitted,
+    key: idempotency::RequestedKey,
+) -> HttpResponse {
+    let observe = |codes: &[String]| {
+        state.metrics.observe(
+            &admitted.info.operation,
+            admitted.started.elapsed().as_secs_f64(),
+            codes,
+        );
+    };
+    let hash = idempotency::request_hash(&admitted.request);
+    let ticket = match state.idempotency.claim(&state.db, &key, &hash).await {
+        Ok(Claim::Owned(ticket)) => ticket,
+        Ok(Claim::Replay(stored)) => {
+            let mut body = stored.body;
+            let original = stored.request_id.as_deref();
+            idempotency::annotate(&mut body, &key.key, true, &request_id(req), original);
+            observe(&error_codes(&body));
+            let status = actix_web::http::StatusCode::from_u16(stored.status)
+                .unwrap_or(actix_web::http::StatusCode::OK);
+            let challenge = false;
+            return respond(
+                req,
+                Reply {
+                    status,
+                    body,
+                    challenge,
+                },
+            );
+        }
+        Ok(Claim::Refused(err)) => {
+            observe(&[err.code().as_str().to_owned()]);
+            let in_progress = err.code() == ErrorCode::IdempotencyInProgress;
+            let mut response = error_response(req, actix_web::http::StatusCode::CONFLICT, err);
+            if in_progress {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            return response;
+        }
+        Err(err) => {
+            observe(&[err.code().as_str().to_owned()]);
+            let status = match err {
+                AppError::Unavailable => actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                _ => actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return error_response(req, status, err);
+        }
+    };
+    // The attempt runs to its end on the worker even if the client goes away, so that its
+    // outcome is stored (or its key released) rather than left to the lease.
+    let attempt = actix_web::rt::spawn({
+        let (state, req) = (state.clone(), req.clone());
+        async move {
+            let Admitted {
+                request,
+                viewer,
+                info,
+                started,
+            } = admitted;
+            let run = run(&state, &req, request, viewer, &info, started);
+            let mut reply = idempotency::holding(ticket.clone(), run).await;
+            let request_id = request_id(&req);
+            let status = reply.status.as_u16();
+            (state.idempotency)
+                .finish(&state.db, &ticket, status, &reply.body, &request_id)
+                .await;
+            idempotency::annotate(&mut reply.body, &key.key, false, &request_id, None);
+            reply
+        }
+    });
+    match attempt.await {
+        Ok(reply) => respond(req, reply),
+        Err(e) => error_response(
+            req,
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::internal(anyhow::anyhow!("idempotent attempt failed: {e}")),
+        ),
+    }
+}
+
+/// Executes an admitted request: the schema under the request deadline, the access audit of
+/// named student reads, metrics, and the GraphQL-over-HTTP shape of the result.
+async fn run(
+    state: &AppState,
+    req: &HttpRequest,
+    request: async_graphql::Request,
+    viewer: Viewer,
+    info: &DocumentInfo,
+    started: Instant,
+) -> Reply {
+    let request_id = request_id(req);
     let context = RequestContext::new(state.db.clone(), viewer, state.batch_delay);
     let (audit_log, audit_viewer) = (context.audit.clone(), context.viewer.clone());
     let request = request.data(context);
@@ -316,7 +498,8 @@ async fn execute(
             started.elapsed().as_secs_f64(),
             &[err.code().as_str().to_owned()],
         );
-        return error_response(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, err);
+        let status = graphql_status(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+        return errors_reply(req, status, err);
     }
     let codes = finish_errors(&mut response.errors, &request_id);
     state
@@ -333,11 +516,6 @@ async fn execute(
     } else {
         actix_web::http::StatusCode::OK
     };
-    let content_type = if graphql_response {
-        GRAPHQL_RESPONSE_JSON
-    } else {
-        "application/json"
-    };
     // A request that failed before execution has no `data` entry (GraphQL over HTTP).
     let body = serde_json::to_value(&response).map(|mut value| {
         if let Some(object) = value.as_object_mut() {
@@ -349,15 +527,16 @@ async fn execute(
         }
         value
     });
-    match body.and_then(|value| serde_json::to_vec(&value)) {
-        Ok(body) => HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, content_type))
-            .body(body),
-        Err(e) => error_response(
-            req,
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::internal(e),
-        ),
+    match body {
+        Ok(body) => Reply {
+            status,
+            body,
+            challenge: false,
+        },
+        Err(e) => {
+            let status = graphql_status(req, actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+            errors_reply(req, status, AppError::internal(e))
+        }
     }
 }
 

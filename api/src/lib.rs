@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod idempotency;
 pub mod metrics;
 pub mod service;
 pub mod startup;

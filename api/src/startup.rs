@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::db::{self, StatementCounter};
 use crate::error::AppError;
 use crate::http::{self, AppState, RequestId};
+use crate::idempotency::Idempotency;
 use crate::metrics::Metrics;
 use crate::{demo, graphql};
 
@@ -59,6 +60,7 @@ impl Application {
             request_timeout: Duration::from_secs(settings.server.request_timeout_seconds.max(1)),
             batch_delay: Duration::from_millis(settings.graphql.batch_delay_ms),
             client_token_ttl: settings.auth.token_ttl_seconds,
+            idempotency: Idempotency::new(&settings.idempotency),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();

@@ -9,6 +9,7 @@ mod m20261124_000001_init;
 mod m20261124_000001_tables;
 mod m20261124_000002_api_clients;
 mod m20261124_000003_access;
+mod m20261125_000004_idempotency;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261124_000002_api_clients::Migration),
             Box::new(m20261124_000003_access::Migration),
+            Box::new(m20261125_000004_idempotency::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod course_enrollments_write;
 mod errors;
 mod feed;
 mod filters;
+mod idempotency;
 mod matrix;
 mod mentorships;
 mod nodes;
