@@ -950,3 +950,158 @@ async fn many_concurrent_writers_and_a_paging_reader_agree() {
         .collect();
     assert_eq!(revoked, proof.addressed);
 }
+
+const UPSERT_STUDENTS: &str = "mutation($input: UpsertStudentsInput!) {
+  upsertStudents(input: $input) { createdCount updatedCount unchangedCount failedCount
+    userErrors { field code message }
+    results { outcome userErrors { field code message } } }
+}";
+
+const CREATE_PERSON: &str = "mutation($input: CreatePersonInput!) {
+  createPerson(input: $input) { person { sourcedId version } userErrors { field code message } }
+}";
+
+const UPDATE_PERSON: &str = "mutation($input: UpdatePersonInput!) {
+  updatePerson(input: $input) { person { sourcedId version } userErrors { field code message } }
+}";
+
+const DELETE_PERSON: &str = "mutation($input: DeletePersonInput!) {
+  deletePerson(input: $input) { userErrors { field code message } }
+}";
+
+/// Roster writer `k` of school `school`: four batches of 25 new students by the school's own
+/// keys, the same batches again (all unchanged: no events), then every student's class level
+/// changed in one batch (25 updates).
+fn roster_writer(app: Arc<TestApp>, w: Arc<World>, school: usize, k: usize) -> Writer {
+    Box::pin(async move {
+        let token = crate::consents::coordinator_token(&app, &w, school);
+        let item = |n: usize, level: &str| {
+            json!({
+                "externalId": { "system": "sis", "idType": "STRN", "identifier": format!("S{school}-W{k}-{n}") },
+                "givenName": format!("Given {n}"), "familyName": format!("Writer {k}"),
+                "classLevel": level, "dateOfBirth": "2010-05-01",
+            })
+        };
+        let send = |items: Vec<Value>| {
+            let app = app.clone();
+            let token = token.clone();
+            async move {
+                let response = app
+                    .gql(
+                        UPSERT_STUDENTS,
+                        json!({ "input": { "key": "EXTERNAL_ID", "items": items } }),
+                        Some(&token),
+                    )
+                    .await;
+                let payload = response.data()["upsertStudents"].clone();
+                assert_eq!(
+                    payload["failedCount"],
+                    json!(0),
+                    "upsert refused: {payload}"
+                );
+                payload
+            }
+        };
+        for batch in 0..4 {
+            let items = (batch * 25..batch * 25 + 25)
+                .map(|n| item(n, "S4"))
+                .collect();
+            assert_eq!(send(items).await["createdCount"], json!(25));
+        }
+        for batch in 0..4 {
+            let items = (batch * 25..batch * 25 + 25)
+                .map(|n| item(n, "S4"))
+                .collect();
+            assert_eq!(send(items).await["unchangedCount"], json!(25));
+        }
+        let items = (0..25).map(|n| item(n, "S5")).collect();
+        assert_eq!(send(items).await["updatedCount"], json!(25));
+    })
+}
+
+/// The people writer: programme staff create a person, update them twice and delete them, ten
+/// times over.
+fn people_writer(app: Arc<TestApp>, w: Arc<World>) -> Writer {
+    Box::pin(async move {
+        let staff = crate::consents::staff_token(&app, &w);
+        for n in 0..10 {
+            let sid = format!("p-writer-{n}");
+            let created = mutate(
+                &app,
+                &staff,
+                CREATE_PERSON,
+                "createPerson",
+                json!({ "sourcedId": sid, "givenName": "Pat", "familyName": format!("Writer {n}"),
+                        "primaryOrg": global_id("Organization", OFFICE) }),
+            )
+            .await;
+            let mut version = created["person"]["version"].as_i64().expect("version");
+            for name in ["Pat A", "Pat B"] {
+                let updated = mutate(
+                    &app,
+                    &staff,
+                    UPDATE_PERSON,
+                    "updatePerson",
+                    json!({ "person": sid, "expectedVersion": version, "preferredName": name }),
+                )
+                .await;
+                version = updated["person"]["version"].as_i64().expect("version");
+            }
+            mutate(
+                &app,
+                &staff,
+                DELETE_PERSON,
+                "deletePerson",
+                json!({ "person": sid, "expectedVersion": version }),
+            )
+            .await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bulk_upserts_updates_and_deletes_from_many_writers_reach_the_mirror() {
+    // Arrange: three roster writers per school and a people writer, all at once.
+    let app = Arc::new(spawn_app().await);
+    let w = Arc::new(seed_world(&app.db).await);
+    let mut writers: Vec<Writer> = (0..6)
+        .map(|k| roster_writer(app.clone(), w.clone(), k % 2, k))
+        .collect();
+    writers.push(people_writer(app.clone(), w.clone()));
+    let admin = app.admin_token();
+
+    // Act: the proof pages 11 at a time while the writers run, then to the end.
+    let proof = mirror_from_feed(
+        &app,
+        &admin,
+        &["Person", "RoleAssignment", "ExternalId"],
+        11,
+        writers,
+    )
+    .await;
+
+    // Assert (the proof asserted mirror = database, order and completeness): 6 writers × 100
+    // students, each a person, a student role and a key (3 events), plus 25 updates each; the
+    // unchanged re-sends wrote nothing; the people writer's 10 × (create + 2 updates + delete)
+    // plus the primary role a created person gets, if any, are counted from the database.
+    assert!(proof.pages_while_writing > 0);
+    let deleted = proof
+        .mirror
+        .events
+        .iter()
+        .filter(|e| e.kind == "Deleted")
+        .count();
+    assert_eq!(deleted, 10);
+    let roster_events = 6 * (100 * 3 + 25);
+    let delivered = proof.mirror.events.len();
+    assert!(
+        delivered >= roster_events + 40,
+        "{delivered} events delivered, at least {} expected",
+        roster_events + 40
+    );
+    assert_eq!(
+        i64::try_from(delivered).expect("count"),
+        proof.newest - proof.start,
+        "no event of this proof is addressed to an organisation"
+    );
+}
