@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 
 API_URL = os.environ.get("API_URL", "http://127.0.0.1:8080").rstrip("/")
 KEY_SYSTEM = os.environ.get("SIS_SYSTEM", "sis")
@@ -144,10 +145,15 @@ def graphql(bearer, query, variables, idempotency_key=None):
     raise ApiError("RETRIES", "gave up")
 
 
+# One id per run: every retry of a batch within this run sends the same key (and is answered
+# from the first attempt's stored response), while tomorrow's run re-sends the batch for real.
+RUN_ID = uuid.uuid4().hex
+
+
 def batch_key(kind, items):
-    """An Idempotency-Key for a batch: the same batch always gets the same key (24 h)."""
+    """The Idempotency-Key of a batch in this run: the same batch always gets the same key."""
     digest = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()
-    return f"{kind}-{digest[:40]}"
+    return f"{kind}-{RUN_ID}-{digest[:32]}"
 
 
 def external_id(id_type, identifier):
@@ -179,7 +185,7 @@ def enrollment_items(path):
                 "externalId": external_id("ENROLMENT", row["enrolment_id"].strip()),
                 "personExternalId": external_id("STRN", row["strn"].strip()),
                 "offering": row["offering"],
-                "role": row.get("role") or "student",
+                "role": (row.get("role") or "student").upper(),
                 "beginDate": row["begin_date"],
             }
 

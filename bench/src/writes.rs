@@ -257,7 +257,7 @@ fn enrollment_item(i: usize, offering: &str) -> Value {
         "externalId": { "system": SYSTEM, "idType": "ENROLMENT", "identifier": format!("BENCH-E{i:07}") },
         "personExternalId": strn(i),
         "offering": offering,
-        "role": "student",
+        "role": "STUDENT",
         "beginDate": BEGIN_DATE,
     })
 }

@@ -11,6 +11,7 @@ mod clients;
 mod consents;
 mod course_enrollments_write;
 mod errors;
+mod example_client;
 mod feed;
 mod filters;
 mod idempotency;
