@@ -1,0 +1,976 @@
+//! Writing the catalogue and calendar (DOMAIN.md areas A and B): organisations, academic
+//! sessions, cohorts and courses. Who may write (the authorization matrix of every mutation),
+//! every validation rule (code, field path, and a read-back that nothing was written), parent
+//! cycles, duplicates, optimistic concurrency, tombstones and change events.
+
+use entity::{academic_session, change_event, cohort, course, org};
+use integration_tests::fixtures::{
+    OFFICE, PARTNER_X, SCHOOL_A, SCHOOL_B, UNIT, UNIVERSITY, World, seed_world,
+};
+use integration_tests::{GqlResponse, TestApp, spawn_app};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::consents::client_token;
+
+const CREATE_ORG: &str = "mutation($input: CreateOrganizationInput!) {
+  createOrganization(input: $input) {
+    organization { sourcedId status version nameEn orgType orgTypeExtension identifier
+      identifierScheme website industrySectors partnerSince schoolFinanceType metadata
+      parent { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const UPDATE_ORG: &str = "mutation($input: UpdateOrganizationInput!) {
+  updateOrganization(input: $input) {
+    organization { sourcedId status version nameEn nameZh website parent { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const DELETE_ORG: &str = "mutation($input: DeleteOrganizationInput!) {
+  deleteOrganization(input: $input) {
+    organization { sourcedId status version }
+    userErrors { field code message }
+  }
+}";
+const CREATE_SESSION: &str = "mutation($input: CreateAcademicSessionInput!) {
+  createAcademicSession(input: $input) {
+    academicSession { sourcedId status version title schoolYear startDate endDate
+      org { sourcedId } parent { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const UPDATE_SESSION: &str = "mutation($input: UpdateAcademicSessionInput!) {
+  updateAcademicSession(input: $input) {
+    academicSession { sourcedId status version title startDate endDate parent { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const DELETE_SESSION: &str = "mutation($input: DeleteAcademicSessionInput!) {
+  deleteAcademicSession(input: $input) {
+    academicSession { sourcedId status version }
+    userErrors { field code message }
+  }
+}";
+const CREATE_COHORT: &str = "mutation($input: CreateCohortInput!) {
+  createCohort(input: $input) {
+    cohort { sourcedId status version code expectedHkdseYear }
+    userErrors { field code message }
+  }
+}";
+const UPDATE_COHORT: &str = "mutation($input: UpdateCohortInput!) {
+  updateCohort(input: $input) {
+    cohort { sourcedId status version code expectedHkdseYear }
+    userErrors { field code message }
+  }
+}";
+const DELETE_COHORT: &str = "mutation($input: DeleteCohortInput!) {
+  deleteCohort(input: $input) {
+    cohort { sourcedId status version }
+    userErrors { field code message }
+  }
+}";
+const CREATE_COURSE: &str = "mutation($input: CreateCourseInput!) {
+  createCourse(input: $input) {
+    course { sourcedId status version courseCode title aliases qfLevel providerOrg { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const UPDATE_COURSE: &str = "mutation($input: UpdateCourseInput!) {
+  updateCourse(input: $input) {
+    course { sourcedId status version courseCode title aliases qfLevel providerOrg { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const DELETE_COURSE: &str = "mutation($input: DeleteCourseInput!) {
+  deleteCourse(input: $input) {
+    course { sourcedId status version }
+    userErrors { field code message }
+  }
+}";
+
+/// One caller of the authorization matrix.
+struct Caller {
+    name: &'static str,
+    token: Option<String>,
+}
+
+/// Every relevant role, the integration clients with and without the write scopes, and no
+/// token at all.
+async fn callers(app: &TestApp, w: &World) -> Vec<Caller> {
+    let person = |sid: &str, role: &str, org: &str| Some(app.token_for(sid, &[role], org));
+    let school = &w.school_people[0];
+    let (office_client, _) = client_token(app, OFFICE, "roster.write curriculum.write").await;
+    let (unit_writer, _) = client_token(app, UNIT, "curriculum.write").await;
+    let (unit_reader, _) = client_token(app, UNIT, "roster.read curriculum.read").await;
+    let (school_writer, _) = client_token(app, SCHOOL_A, "roster.write").await;
+    let (school_reader, _) = client_token(app, SCHOOL_A, "roster.read enrollment.write").await;
+    let (partner_client, _) = client_token(app, PARTNER_X, "activities.write").await;
+    vec![
+        Caller {
+            name: "programmeAdmin",
+            token: Some(app.admin_token()),
+        },
+        Caller {
+            name: "programmeStaff",
+            token: person(&w.staff.sourced_id, "programmeStaff", OFFICE),
+        },
+        Caller {
+            name: "officeClient",
+            token: Some(office_client),
+        },
+        Caller {
+            name: "academicLeadOwnUnit",
+            token: person("lead-1", "academicLead", UNIT),
+        },
+        Caller {
+            name: "academicLeadOtherUnit",
+            token: person("lead-2", "academicLead", UNIVERSITY),
+        },
+        Caller {
+            name: "unitClientWriter",
+            token: Some(unit_writer),
+        },
+        Caller {
+            name: "unitClientReader",
+            token: Some(unit_reader),
+        },
+        Caller {
+            name: "schoolCoordinatorOwn",
+            token: person(
+                &school.coordinator.sourced_id,
+                "schoolCoordinator",
+                SCHOOL_A,
+            ),
+        },
+        Caller {
+            name: "schoolCoordinatorOther",
+            token: person(
+                &w.school_people[1].coordinator.sourced_id,
+                "schoolCoordinator",
+                SCHOOL_B,
+            ),
+        },
+        Caller {
+            name: "schoolClientWriter",
+            token: Some(school_writer),
+        },
+        Caller {
+            name: "schoolClientReader",
+            token: Some(school_reader),
+        },
+        Caller {
+            name: "partnerCoordinator",
+            token: person(
+                &w.partner_coordinator.sourced_id,
+                "partnerCoordinator",
+                PARTNER_X,
+            ),
+        },
+        Caller {
+            name: "partnerClient",
+            token: Some(partner_client),
+        },
+        Caller {
+            name: "mentor",
+            token: person(&w.mentor.sourced_id, "mentor", PARTNER_X),
+        },
+        Caller {
+            name: "teacher",
+            token: person(&school.teacher.sourced_id, "teacher", SCHOOL_A),
+        },
+        Caller {
+            name: "student",
+            token: person(&w.students[0].person.sourced_id, "student", SCHOOL_A),
+        },
+        Caller {
+            name: "guardian",
+            token: person(&school.guardian.sourced_id, "guardian", SCHOOL_A),
+        },
+        Caller {
+            name: "evaluator",
+            token: person("eval-1", "evaluator", OFFICE),
+        },
+        Caller {
+            name: "anonymous",
+            token: None,
+        },
+    ]
+}
+
+/// The payload of mutation `name`.
+fn payload<'a>(response: &'a GqlResponse, name: &str) -> &'a Value {
+    &response.data()[name]
+}
+
+/// The user errors of a payload as `(code, field path)`.
+fn user_errors(response: &GqlResponse, name: &str) -> Vec<(String, Option<Vec<String>>)> {
+    payload(response, name)["userErrors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            let field = e["field"].as_array().map(|f| {
+                f.iter()
+                    .map(|s| s.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            });
+            (e["code"].as_str().unwrap_or_default().to_owned(), field)
+        })
+        .collect()
+}
+
+/// Asserts exactly one user error with `code` on `field` (a path under `input`, or none).
+#[track_caller]
+fn assert_user_error(response: &GqlResponse, name: &str, code: &str, field: Option<&[&str]>) {
+    assert!(
+        response.errors().is_empty(),
+        "{name}: unexpected top-level errors {:?}",
+        response.errors()
+    );
+    let expected_field = field.map(|f| {
+        std::iter::once("input")
+            .chain(f.iter().copied())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        user_errors(response, name),
+        vec![(code.to_owned(), expected_field)],
+        "{name}: {}",
+        response.body
+    );
+    assert!(
+        payload(response, name)
+            .as_object()
+            .is_some_and(|p| p.iter().any(|(k, v)| k != "userErrors" && v.is_null()))
+    );
+}
+
+/// Asserts success and returns the written record.
+#[track_caller]
+fn written<'a>(response: &'a GqlResponse, name: &str, field: &str) -> &'a Value {
+    assert!(
+        response.errors().is_empty() && user_errors(response, name).is_empty(),
+        "{name} failed: {}",
+        response.body
+    );
+    &payload(response, name)[field]
+}
+
+/// Rows of the four catalogue tables and of the change feed: "nothing was written" checks.
+async fn counts(app: &TestApp) -> [u64; 5] {
+    [
+        org::Entity::find().count(&app.db).await.expect("count"),
+        academic_session::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
+        cohort::Entity::find().count(&app.db).await.expect("count"),
+        course::Entity::find().count(&app.db).await.expect("count"),
+        change_event::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
+    ]
+}
+
+/// Change events of a record, oldest first: `(operation, version)`.
+async fn events_of(app: &TestApp, entity_type: &str, sourced_id: &str) -> Vec<(String, i32)> {
+    change_event::Entity::find()
+        .filter(change_event::Column::EntityType.eq(entity_type))
+        .filter(change_event::Column::SourcedId.eq(sourced_id))
+        .order_by_asc(change_event::Column::Seq)
+        .all(&app.db)
+        .await
+        .expect("change events")
+        .into_iter()
+        .map(|e| (e.operation, e.version))
+        .collect()
+}
+
+/// Reads one record through a list root: `(status, version)`, or `None` when not listed.
+async fn read_back(
+    app: &TestApp,
+    root: &str,
+    sourced_id: &str,
+    include_deleted: bool,
+) -> Option<(String, i64)> {
+    let query = format!(
+        "query($sid: String!, $d: Boolean!) {{ {root}(filter: {{ sourcedId: {{ eq: $sid }} }},
+           includeDeleted: $d) {{ edges {{ node {{ sourcedId status version }} }} }} }}"
+    );
+    let response = app
+        .gql_admin(&query, json!({ "sid": sourced_id, "d": include_deleted }))
+        .await;
+    assert!(response.errors().is_empty(), "{}", response.body);
+    let node = &response.data()[root]["edges"][0]["node"];
+    node["status"].as_str().map(|status| {
+        (
+            status.to_owned(),
+            node["version"].as_i64().unwrap_or_default(),
+        )
+    })
+}
+
+/// Runs a mutation as the programme admin.
+async fn admin(app: &TestApp, query: &str, input: Value) -> GqlResponse {
+    app.gql_admin(query, json!({ "input": input })).await
+}
+
+// ---------------------------------------------------------------- authorization matrix
+
+/// What the matrix writes for one entity.
+struct Subject {
+    create: &'static str,
+    update: &'static str,
+    delete: &'static str,
+    /// Mutation names.
+    names: [&'static str; 3],
+    /// Payload field of the record.
+    field: &'static str,
+    /// Input field naming the record on update and delete.
+    key: &'static str,
+    /// The create input of the `n`-th record.
+    input: fn(usize) -> Value,
+    /// The text field an update changes.
+    change: &'static str,
+    allowed: &'static [&'static str],
+}
+
+const ORG: Subject = Subject {
+    create: CREATE_ORG,
+    update: UPDATE_ORG,
+    delete: DELETE_ORG,
+    names: [
+        "createOrganization",
+        "updateOrganization",
+        "deleteOrganization",
+    ],
+    field: "organization",
+    key: "organization",
+    input: |n| json!({ "sourcedId": format!("m-org-{n}"), "nameEn": format!("Org {n}"), "orgType": "funder" }),
+    change: "nameEn",
+    allowed: &["programmeAdmin", "programmeStaff", "officeClient"],
+};
+
+const SESSION: Subject = Subject {
+    create: CREATE_SESSION,
+    update: UPDATE_SESSION,
+    delete: DELETE_SESSION,
+    names: [
+        "createAcademicSession",
+        "updateAcademicSession",
+        "deleteAcademicSession",
+    ],
+    field: "academicSession",
+    key: "academicSession",
+    input: |n| {
+        json!({ "sourcedId": format!("m-session-{n}"), "title": format!("Term {n}"),
+                "sessionType": "TERM", "startDate": "2025-01-01", "endDate": "2025-03-01",
+                "schoolYear": 2025, "org": SCHOOL_A })
+    },
+    change: "title",
+    allowed: &[
+        "programmeAdmin",
+        "programmeStaff",
+        "officeClient",
+        "schoolCoordinatorOwn",
+        "schoolClientWriter",
+    ],
+};
+
+const COHORT: Subject = Subject {
+    create: CREATE_COHORT,
+    update: UPDATE_COHORT,
+    delete: DELETE_COHORT,
+    names: ["createCohort", "updateCohort", "deleteCohort"],
+    field: "cohort",
+    key: "cohort",
+    input: |n| {
+        json!({ "sourcedId": format!("m-cohort-{n}"), "pathway": "pw-ict",
+                "code": format!("C-{n}"), "intakeSession": "year-2024", "expectedHkdseYear": 2027 })
+    },
+    change: "code",
+    allowed: &["programmeAdmin", "programmeStaff", "officeClient"],
+};
+
+const COURSE: Subject = Subject {
+    create: CREATE_COURSE,
+    update: UPDATE_COURSE,
+    delete: DELETE_COURSE,
+    names: ["createCourse", "updateCourse", "deleteCourse"],
+    field: "course",
+    key: "course",
+    input: |n| {
+        json!({ "sourcedId": format!("m-course-{n}"), "courseCode": format!("C-{n}"),
+                "title": format!("Course {n}"), "courseKind": "APPLIED_LEARNING", "providerOrg": UNIT })
+    },
+    change: "title",
+    allowed: &[
+        "programmeAdmin",
+        "programmeStaff",
+        "officeClient",
+        "academicLeadOwnUnit",
+        "unitClientWriter",
+    ],
+};
+
+/// Every caller tries create, update and delete; allowed callers succeed, the others get
+/// `FORBIDDEN` (`UNAUTHENTICATED` without a token) and the record is left as it was.
+async fn matrix(subject: &Subject) {
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let callers = callers(&app, &w).await;
+    let [create, update, delete] = subject.names;
+    let mut n = 0;
+    for caller in &callers {
+        let allowed = subject.allowed.contains(&caller.name);
+        let refused = if caller.token.is_none() {
+            "UNAUTHENTICATED"
+        } else {
+            "FORBIDDEN"
+        };
+        let token = caller.token.as_deref();
+        let who = caller.name;
+
+        // Create.
+        n += 1;
+        let before = counts(&app).await;
+        let response = app
+            .gql(
+                subject.create,
+                json!({ "input": (subject.input)(n) }),
+                token,
+            )
+            .await;
+        if allowed {
+            let row = written(&response, create, subject.field);
+            assert_eq!(row["version"], 1, "{who} {create}");
+        } else {
+            assert_eq!(
+                response.error_code(),
+                Some(refused),
+                "{who} {create}: {}",
+                response.body
+            );
+            assert_eq!(counts(&app).await, before, "{who} {create} wrote something");
+        }
+
+        // Update and delete a record the admin made.
+        n += 1;
+        let made = admin(&app, subject.create, (subject.input)(n)).await;
+        let sid = written(&made, create, subject.field)["sourcedId"]
+            .as_str()
+            .expect("sourcedId")
+            .to_owned();
+        let field = subject.change;
+        let value = format!("Renamed-{n}");
+        let before = counts(&app).await;
+        let response = app
+            .gql(
+                subject.update,
+                json!({ "input": { subject.key: sid, "expectedVersion": 1, field: value } }),
+                token,
+            )
+            .await;
+        if allowed {
+            let row = written(&response, update, subject.field);
+            assert_eq!(row["version"], 2, "{who} {update}");
+            assert_eq!(row[field], value, "{who} {update}");
+        } else {
+            assert_eq!(
+                response.error_code(),
+                Some(refused),
+                "{who} {update}: {}",
+                response.body
+            );
+            assert_eq!(counts(&app).await, before, "{who} {update} wrote something");
+        }
+        let version = if allowed { 2 } else { 1 };
+        let response = app
+            .gql(
+                subject.delete,
+                json!({ "input": { subject.key: sid, "expectedVersion": version } }),
+                token,
+            )
+            .await;
+        if allowed {
+            let row = written(&response, delete, subject.field);
+            assert_eq!(row["status"], "TOBEDELETED", "{who} {delete}");
+            assert_eq!(row["version"], version + 1, "{who} {delete}");
+        } else {
+            assert_eq!(
+                response.error_code(),
+                Some(refused),
+                "{who} {delete}: {}",
+                response.body
+            );
+            assert_eq!(counts(&app).await, before, "{who} {delete} wrote something");
+        }
+    }
+}
+
+#[tokio::test]
+async fn organization_writes_are_for_the_programme_office_only() {
+    matrix(&ORG).await;
+}
+
+#[tokio::test]
+async fn school_sessions_are_written_by_the_programme_and_that_school() {
+    matrix(&SESSION).await;
+}
+
+#[tokio::test]
+async fn cohort_writes_are_for_the_programme_office_only() {
+    matrix(&COHORT).await;
+}
+
+#[tokio::test]
+async fn course_writes_are_for_the_programme_and_the_providing_unit() {
+    matrix(&COURSE).await;
+}
+
+// ---------------------------------------------------------------- validation
+
+/// Runs each bad create input as the admin: the one user error expected, and nothing written.
+async fn refuses(
+    app: &TestApp,
+    query: &str,
+    name: &str,
+    base: &Value,
+    cases: &[(Value, &str, Option<&[&str]>)],
+) {
+    for (change, code, field) in cases {
+        let mut input = base.clone();
+        if let (Some(input), Some(change)) = (input.as_object_mut(), change.as_object()) {
+            for (k, v) in change {
+                input.insert(k.clone(), v.clone());
+            }
+        }
+        let before = counts(app).await;
+        let response = admin(app, query, input.clone()).await;
+        assert_user_error(&response, name, code, *field);
+        assert_eq!(counts(app).await, before, "{name} {input} wrote something");
+    }
+}
+
+#[tokio::test]
+async fn organization_rules_are_user_errors_and_write_nothing() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    let base = json!({ "sourcedId": "org-new", "nameEn": "New Partner Ltd",
+                       "orgType": "industryPartner" });
+    let tomorrow = (api::access::today() + chrono::Duration::days(1)).to_string();
+    let big = "x".repeat(16 * 1024);
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (
+            json!({ "nameEn": "   " }),
+            "BAD_USER_INPUT",
+            Some(&["nameEn"]),
+        ),
+        (
+            json!({ "nameEn": "n".repeat(256) }),
+            "BAD_USER_INPUT",
+            Some(&["nameEn"]),
+        ),
+        (
+            json!({ "orgType": "college" }),
+            "BAD_USER_INPUT",
+            Some(&["orgType"]),
+        ),
+        (
+            json!({ "orgType": "ext:" }),
+            "BAD_USER_INPUT",
+            Some(&["orgType"]),
+        ),
+        (
+            json!({ "orgType": "ext:has space" }),
+            "BAD_USER_INPUT",
+            Some(&["orgType"]),
+        ),
+        (
+            json!({ "identifier": "123" }),
+            "BAD_USER_INPUT",
+            Some(&["identifierScheme"]),
+        ),
+        (
+            json!({ "identifierScheme": "br" }),
+            "BAD_USER_INPUT",
+            Some(&["identifier"]),
+        ),
+        (
+            json!({ "identifier": "edb-org-school-a", "identifierScheme": "hk-edb-school-no" }),
+            "DUPLICATE",
+            None,
+        ),
+        (
+            json!({ "parent": "org-nowhere" }),
+            "BAD_USER_INPUT",
+            Some(&["parent"]),
+        ),
+        (
+            json!({ "parent": integration_tests::global_id("Course", "course-apl") }),
+            "BAD_USER_INPUT",
+            Some(&["parent"]),
+        ),
+        (
+            json!({ "industrySectors": ["ict", " "] }),
+            "BAD_USER_INPUT",
+            Some(&["industrySectors", "1"]),
+        ),
+        (
+            json!({ "industrySectors": ["s".repeat(101)] }),
+            "BAD_USER_INPUT",
+            Some(&["industrySectors", "0"]),
+        ),
+        (
+            json!({ "website": "ftp://example.org" }),
+            "BAD_USER_INPUT",
+            Some(&["website"]),
+        ),
+        (
+            json!({ "website": "www.example.org" }),
+            "BAD_USER_INPUT",
+            Some(&["website"]),
+        ),
+        (
+            json!({ "website": "https://exa mple.org" }),
+            "BAD_USER_INPUT",
+            Some(&["website"]),
+        ),
+        (
+            json!({ "partnerSince": tomorrow }),
+            "BAD_USER_INPUT",
+            Some(&["partnerSince"]),
+        ),
+        (
+            json!({ "metadata": [1, 2] }),
+            "BAD_USER_INPUT",
+            Some(&["metadata"]),
+        ),
+        (
+            json!({ "metadata": { "big": big } }),
+            "BAD_USER_INPUT",
+            Some(&["metadata"]),
+        ),
+        (
+            json!({ "sourcedId": "has space" }),
+            "BAD_USER_INPUT",
+            Some(&["sourcedId"]),
+        ),
+        (json!({ "sourcedId": SCHOOL_A }), "DUPLICATE", None),
+    ];
+    refuses(&app, CREATE_ORG, "createOrganization", &base, &cases).await;
+    assert_eq!(
+        read_back(&app, "organizations", "org-new", true).await,
+        None
+    );
+
+    // A closed vocabulary is enforced by the schema itself.
+    let before = counts(&app).await;
+    let mut bad = base.clone();
+    bad["schoolFinanceType"] = json!("LOTTERY");
+    let response = admin(&app, CREATE_ORG, bad).await;
+    assert!(!response.errors().is_empty(), "{}", response.body);
+    assert_eq!(counts(&app).await, before);
+
+    // Every rule met: written as given, with its change event.
+    let mut good = base.clone();
+    for (k, v) in [
+        ("orgType", json!("ext:charity.ngo")),
+        ("identifier", json!("BR-1")),
+        ("identifierScheme", json!("hk-br")),
+        ("industrySectors", json!([" ict ", "ict", "media"])),
+        ("website", json!("https://partner.example.hk/about")),
+        ("partnerSince", json!(api::access::today().to_string())),
+        (
+            "parent",
+            json!(integration_tests::global_id("Organization", PARTNER_X)),
+        ),
+        ("schoolFinanceType", json!("DSS")),
+        ("metadata", json!({ "crm": "42" })),
+    ] {
+        good[k] = v;
+    }
+    let response = admin(&app, CREATE_ORG, good).await;
+    let row = written(&response, "createOrganization", "organization");
+    assert_eq!(row["orgType"], "EXTENSION");
+    assert_eq!(row["orgTypeExtension"], "ext:charity.ngo");
+    assert_eq!(row["industrySectors"], json!(["ict", "media"]));
+    assert_eq!(row["parent"]["sourcedId"], PARTNER_X);
+    assert_eq!(row["schoolFinanceType"], "DSS");
+    assert_eq!(row["metadata"], json!({ "crm": "42" }));
+    assert_eq!(
+        read_back(&app, "organizations", "org-new", false).await,
+        Some(("ACTIVE".to_owned(), 1))
+    );
+    assert_eq!(
+        events_of(&app, "Organization", "org-new").await,
+        vec![("create".to_owned(), 1)]
+    );
+}
+
+#[tokio::test]
+async fn organization_updates_keep_omitted_fields_clear_nulls_and_refuse_cycles() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    let made = admin(
+        &app,
+        CREATE_ORG,
+        json!({ "sourcedId": "org-p", "nameEn": "P", "nameZh": "乙", "orgType": "funder",
+                "website": "https://p.example" }),
+    )
+    .await;
+    written(&made, "createOrganization", "organization");
+
+    // Omitted fields keep their value; an explicit null clears.
+    let response = admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": "org-p", "expectedVersion": 1, "website": null }),
+    )
+    .await;
+    let row = written(&response, "updateOrganization", "organization");
+    assert_eq!(row["nameZh"], "乙");
+    assert_eq!(row["website"], Value::Null);
+    assert_eq!(row["version"], 2);
+
+    // Refused updates: user errors, nothing written.
+    let base = json!({ "organization": "org-p", "expectedVersion": 2 });
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (
+            json!({ "nameEn": null }),
+            "BAD_USER_INPUT",
+            Some(&["nameEn"]),
+        ),
+        (
+            json!({ "orgType": null }),
+            "BAD_USER_INPUT",
+            Some(&["orgType"]),
+        ),
+        (
+            json!({ "parent": "org-p" }),
+            "BAD_USER_INPUT",
+            Some(&["parent"]),
+        ),
+        (
+            json!({ "identifier": "X" }),
+            "BAD_USER_INPUT",
+            Some(&["identifierScheme"]),
+        ),
+        (
+            json!({ "expectedVersion": 1, "nameEn": "Q" }),
+            "VERSION_CONFLICT",
+            None,
+        ),
+    ];
+    refuses(&app, UPDATE_ORG, "updateOrganization", &base, &cases).await;
+    // The university is the unit's parent: making the unit the university's parent is a cycle.
+    let before = counts(&app).await;
+    let response = admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": UNIVERSITY, "expectedVersion": 1, "parent": UNIT }),
+    )
+    .await;
+    assert_user_error(
+        &response,
+        "updateOrganization",
+        "BAD_USER_INPUT",
+        Some(&["parent"]),
+    );
+    assert_eq!(counts(&app).await, before);
+    // A longer cycle: org-p under the unit, then the university under org-p.
+    let response = admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": "org-p", "expectedVersion": 2, "parent": UNIT }),
+    )
+    .await;
+    written(&response, "updateOrganization", "organization");
+    let response = admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": UNIVERSITY, "expectedVersion": 1, "parent": "org-p" }),
+    )
+    .await;
+    assert_user_error(
+        &response,
+        "updateOrganization",
+        "BAD_USER_INPUT",
+        Some(&["parent"]),
+    );
+    assert_eq!(
+        read_back(&app, "organizations", UNIVERSITY, false).await,
+        Some(("ACTIVE".to_owned(), 1))
+    );
+
+    // Unknown: NOT_FOUND, top-level.
+    let response = admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": "org-none", "expectedVersion": 1, "nameEn": "X" }),
+    )
+    .await;
+    assert_eq!(response.error_code(), Some("NOT_FOUND"));
+    assert_eq!(
+        events_of(&app, "Organization", "org-p").await,
+        vec![
+            ("create".to_owned(), 1),
+            ("update".to_owned(), 2),
+            ("update".to_owned(), 3)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_organization_leaves_a_tombstone_and_refuses_one_in_use() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    let before = counts(&app).await;
+    for (sid, why) in [
+        (UNIVERSITY, "child organisations"),
+        (SCHOOL_A, "people"),
+        (PARTNER_X, "people"),
+    ] {
+        let response = admin(
+            &app,
+            DELETE_ORG,
+            json!({ "organization": sid, "expectedVersion": 1 }),
+        )
+        .await;
+        assert_user_error(&response, "deleteOrganization", "INVALID_TRANSITION", None);
+        let message = payload(&response, "deleteOrganization")["userErrors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(message.contains(why), "{sid}: {message}");
+    }
+    assert_eq!(counts(&app).await, before);
+
+    written(
+        &admin(
+            &app,
+            CREATE_ORG,
+            json!({ "sourcedId": "org-d", "nameEn": "D", "orgType": "funder" }),
+        )
+        .await,
+        "createOrganization",
+        "organization",
+    );
+    let stale = admin(
+        &app,
+        DELETE_ORG,
+        json!({ "organization": "org-d", "expectedVersion": 7 }),
+    )
+    .await;
+    assert_user_error(&stale, "deleteOrganization", "VERSION_CONFLICT", None);
+    assert!(
+        payload(&stale, "deleteOrganization")["userErrors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("version 1")),
+        "the conflict names the current version: {}",
+        stale.body
+    );
+    let gid = integration_tests::global_id("Organization", "org-d");
+    let response = admin(
+        &app,
+        DELETE_ORG,
+        json!({ "organization": gid, "expectedVersion": 1 }),
+    )
+    .await;
+    let row = written(&response, "deleteOrganization", "organization");
+    assert_eq!(row["status"], "TOBEDELETED");
+    assert_eq!(row["version"], 2);
+    // Visible only with includeDeleted.
+    assert_eq!(read_back(&app, "organizations", "org-d", false).await, None);
+    assert_eq!(
+        read_back(&app, "organizations", "org-d", true).await,
+        Some(("TOBEDELETED".to_owned(), 2))
+    );
+    // Deleting or updating a tombstone is refused.
+    let again = admin(
+        &app,
+        DELETE_ORG,
+        json!({ "organization": "org-d", "expectedVersion": 2 }),
+    )
+    .await;
+    assert_user_error(&again, "deleteOrganization", "INVALID_TRANSITION", None);
+    let update = admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": "org-d", "expectedVersion": 2, "nameEn": "Back" }),
+    )
+    .await;
+    assert_user_error(&update, "updateOrganization", "INVALID_TRANSITION", None);
+    // A deleted organisation is no parent for a new one.
+    let child = admin(
+        &app,
+        CREATE_ORG,
+        json!({ "nameEn": "Child", "orgType": "funder", "parent": "org-d" }),
+    )
+    .await;
+    assert_user_error(
+        &child,
+        "createOrganization",
+        "BAD_USER_INPUT",
+        Some(&["parent"]),
+    );
+    assert_eq!(
+        events_of(&app, "Organization", "org-d").await,
+        vec![("create".to_owned(), 1), ("delete".to_owned(), 2)]
+    );
+}
+
+#[tokio::test]
+async fn two_updates_from_one_version_one_wins_one_conflicts() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    let token = app.admin_token();
+    let update = |name: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.gql(
+                UPDATE_ORG,
+                json!({ "input": { "organization": PARTNER_X, "expectedVersion": 1, "nameEn": name } }),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(update("Writer A"), update("Writer B"));
+    let mut outcomes: Vec<Vec<(String, Option<Vec<String>>)>> = [&a, &b]
+        .iter()
+        .map(|r| {
+            assert!(r.errors().is_empty(), "{}", r.body);
+            user_errors(r, "updateOrganization")
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        vec![vec![], vec![("VERSION_CONFLICT".to_owned(), None)]],
+        "{} / {}",
+        a.body,
+        b.body
+    );
+    let winner = [&a, &b]
+        .into_iter()
+        .find(|r| user_errors(r, "updateOrganization").is_empty())
+        .map(|r| payload(r, "updateOrganization")["organization"]["nameEn"].clone());
+    let stored = org::Entity::find()
+        .filter(org::Column::SourcedId.eq(PARTNER_X))
+        .one(&app.db)
+        .await
+        .expect("read")
+        .expect("partner");
+    assert_eq!(stored.version, 2);
+    assert_eq!(Some(json!(stored.name_en)), winner);
+    assert_eq!(
+        events_of(&app, "Organization", PARTNER_X).await,
+        vec![("update".to_owned(), 2)]
+    );
+}
