@@ -974,3 +974,618 @@ async fn two_updates_from_one_version_one_wins_one_conflicts() {
         vec![("update".to_owned(), 2)]
     );
 }
+
+#[tokio::test]
+async fn session_rules_are_user_errors_and_write_nothing() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    // A term of the programme calendar's 2024/25 year (2024-09-01 to 2025-09-01).
+    let base = json!({ "sourcedId": "term-x", "title": "2024/25 Term X", "sessionType": "TERM",
+                       "startDate": "2025-02-01", "endDate": "2025-04-01", "schoolYear": 2025,
+                       "parent": "year-2024" });
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (json!({ "title": " " }), "BAD_USER_INPUT", Some(&["title"])),
+        (
+            json!({ "endDate": "2025-02-01" }),
+            "BAD_USER_INPUT",
+            Some(&["endDate"]),
+        ),
+        (
+            json!({ "endDate": "2025-01-15" }),
+            "BAD_USER_INPUT",
+            Some(&["endDate"]),
+        ),
+        (
+            json!({ "schoolYear": 1999 }),
+            "BAD_USER_INPUT",
+            Some(&["schoolYear"]),
+        ),
+        (
+            json!({ "schoolYear": 2027 }),
+            "BAD_USER_INPUT",
+            Some(&["schoolYear"]),
+        ),
+        (
+            json!({ "parent": "year-none" }),
+            "BAD_USER_INPUT",
+            Some(&["parent"]),
+        ),
+        (
+            json!({ "startDate": "2024-08-01" }),
+            "BAD_USER_INPUT",
+            Some(&["startDate"]),
+        ),
+        (
+            json!({ "endDate": "2025-09-02" }),
+            "BAD_USER_INPUT",
+            Some(&["endDate"]),
+        ),
+        (
+            json!({ "org": "org-none" }),
+            "BAD_USER_INPUT",
+            Some(&["org"]),
+        ),
+        (json!({ "title": "2024/25 Term 1" }), "DUPLICATE", None),
+        (
+            json!({ "metadata": "text" }),
+            "BAD_USER_INPUT",
+            Some(&["metadata"]),
+        ),
+        (
+            json!({ "sessionType": "SCHOOL_YEAR", "parent": null, "startDate": "2026-09-01",
+                    "endDate": "2027-09-01", "schoolYear": 2026 }),
+            "BAD_USER_INPUT",
+            Some(&["schoolYear"]),
+        ),
+        (
+            json!({ "sessionType": "SCHOOL_YEAR", "title": "2024/25", "parent": null,
+                    "startDate": "2024-09-01", "endDate": "2025-09-01" }),
+            "DUPLICATE",
+            None,
+        ),
+    ];
+    refuses(&app, CREATE_SESSION, "createAcademicSession", &base, &cases).await;
+    assert_eq!(
+        read_back(&app, "academicSessions", "term-x", true).await,
+        None
+    );
+
+    // The same title in a school's calendar is another key; a parent from another school's
+    // calendar is refused; the programme calendar may be a school session's parent.
+    let b_year = admin(
+        &app,
+        CREATE_SESSION,
+        json!({ "sourcedId": "b-year", "title": "2024/25", "sessionType": "SCHOOL_YEAR",
+                "startDate": "2024-09-01", "endDate": "2025-09-01", "schoolYear": 2025,
+                "org": SCHOOL_B }),
+    )
+    .await;
+    written(&b_year, "createAcademicSession", "academicSession");
+    let before = counts(&app).await;
+    let response = admin(
+        &app,
+        CREATE_SESSION,
+        json!({ "title": "A term", "sessionType": "TERM", "startDate": "2024-09-01",
+                "endDate": "2025-01-01", "schoolYear": 2025, "org": SCHOOL_A, "parent": "b-year" }),
+    )
+    .await;
+    assert_user_error(
+        &response,
+        "createAcademicSession",
+        "BAD_USER_INPUT",
+        Some(&["parent"]),
+    );
+    assert_eq!(counts(&app).await, before);
+    let response = admin(
+        &app,
+        CREATE_SESSION,
+        json!({ "sourcedId": "a-term", "title": "A term", "sessionType": "TERM",
+                "startDate": "2024-09-01", "endDate": "2025-01-01", "schoolYear": 2025,
+                "org": SCHOOL_A, "parent": "year-2024" }),
+    )
+    .await;
+    let row = written(&response, "createAcademicSession", "academicSession");
+    assert_eq!(row["org"]["sourcedId"], SCHOOL_A);
+    assert_eq!(row["parent"]["sourcedId"], "year-2024");
+
+    // Every rule met.
+    let response = admin(&app, CREATE_SESSION, base).await;
+    let row = written(&response, "createAcademicSession", "academicSession");
+    assert_eq!(row["org"], Value::Null);
+    assert_eq!(
+        events_of(&app, "AcademicSession", "term-x").await,
+        vec![("create".to_owned(), 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_school_writes_only_its_own_calendar() {
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let coordinator = app.token_for(
+        &w.school_people[0].coordinator.sourced_id,
+        &["schoolCoordinator"],
+        SCHOOL_A,
+    );
+    let term = json!({ "title": "Own term", "sessionType": "TERM", "startDate": "2025-01-01",
+                       "endDate": "2025-03-01", "schoolYear": 2025, "sourcedId": "own-term" });
+    // org omitted: the coordinator's own school.
+    let response = app
+        .gql(CREATE_SESSION, json!({ "input": term }), Some(&coordinator))
+        .await;
+    let row = written(&response, "createAcademicSession", "academicSession");
+    assert_eq!(row["org"]["sourcedId"], SCHOOL_A);
+
+    let before = counts(&app).await;
+    // (On create, a null org is the same as an omitted one: the caller's school.)
+    for org in [
+        json!(SCHOOL_B),
+        json!(integration_tests::global_id("Organization", PARTNER_X)),
+    ] {
+        let mut input = term.clone();
+        input["org"] = org;
+        input["sourcedId"] = json!("other-term");
+        let response = app
+            .gql(
+                CREATE_SESSION,
+                json!({ "input": input }),
+                Some(&coordinator),
+            )
+            .await;
+        assert_eq!(
+            response.error_code(),
+            Some("FORBIDDEN"),
+            "{}",
+            response.body
+        );
+    }
+    // The programme calendar's sessions are not the school's to change, nor to move; nor may
+    // the school move its own session to the programme calendar.
+    let response = app
+        .gql(
+            UPDATE_SESSION,
+            json!({ "input": { "academicSession": "own-term", "expectedVersion": 1, "org": null } }),
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(
+        response.error_code(),
+        Some("FORBIDDEN"),
+        "{}",
+        response.body
+    );
+    let response = app
+        .gql(
+            UPDATE_SESSION,
+            json!({ "input": { "academicSession": "term-2024-1", "expectedVersion": 1, "title": "Mine" } }),
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(
+        response.error_code(),
+        Some("FORBIDDEN"),
+        "{}",
+        response.body
+    );
+    let response = app
+        .gql(
+            UPDATE_SESSION,
+            json!({ "input": { "academicSession": "own-term", "expectedVersion": 1, "org": SCHOOL_B } }),
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(
+        response.error_code(),
+        Some("FORBIDDEN"),
+        "{}",
+        response.body
+    );
+    assert_eq!(counts(&app).await, before);
+}
+
+#[tokio::test]
+async fn session_updates_keep_children_inside_and_refuse_cycles() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    let before = counts(&app).await;
+    // Shrinking the year would leave its terms outside.
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (
+            json!({ "endDate": "2025-06-01" }),
+            "BAD_USER_INPUT",
+            Some(&["endDate"]),
+        ),
+        (
+            json!({ "startDate": "2024-10-01" }),
+            "BAD_USER_INPUT",
+            Some(&["startDate"]),
+        ),
+        (
+            json!({ "startDate": null }),
+            "BAD_USER_INPUT",
+            Some(&["startDate"]),
+        ),
+        (
+            json!({ "expectedVersion": 3, "title": "Y" }),
+            "VERSION_CONFLICT",
+            None,
+        ),
+    ];
+    let base = json!({ "academicSession": "year-2024", "expectedVersion": 1 });
+    refuses(&app, UPDATE_SESSION, "updateAcademicSession", &base, &cases).await;
+    // A term moved outside its year.
+    let response = admin(
+        &app,
+        UPDATE_SESSION,
+        json!({ "academicSession": "term-2024-1", "expectedVersion": 1, "startDate": "2024-08-01",
+                "schoolYear": 2025 }),
+    )
+    .await;
+    assert_user_error(
+        &response,
+        "updateAcademicSession",
+        "BAD_USER_INPUT",
+        Some(&["startDate"]),
+    );
+    assert_eq!(counts(&app).await, before);
+
+    // Two sessions with the same dates, B inside A: making A a child of B is a cycle.
+    for (sid, parent) in [("cyc-a", Value::Null), ("cyc-b", json!("cyc-a"))] {
+        let response = admin(
+            &app,
+            CREATE_SESSION,
+            json!({ "sourcedId": sid, "title": sid, "sessionType": "GRADING_PERIOD",
+                    "startDate": "2024-09-01", "endDate": "2024-12-01", "schoolYear": 2025,
+                    "parent": parent }),
+        )
+        .await;
+        written(&response, "createAcademicSession", "academicSession");
+    }
+    let before = counts(&app).await;
+    for parent in ["cyc-b", "cyc-a"] {
+        let response = admin(
+            &app,
+            UPDATE_SESSION,
+            json!({ "academicSession": "cyc-a", "expectedVersion": 1, "parent": parent }),
+        )
+        .await;
+        assert_user_error(
+            &response,
+            "updateAcademicSession",
+            "BAD_USER_INPUT",
+            Some(&["parent"]),
+        );
+    }
+    assert_eq!(counts(&app).await, before);
+
+    // Accepted: a longer year keeps its terms inside.
+    let response = admin(
+        &app,
+        UPDATE_SESSION,
+        json!({ "academicSession": "year-2024", "expectedVersion": 1, "startDate": "2024-08-15" }),
+    )
+    .await;
+    let row = written(&response, "updateAcademicSession", "academicSession");
+    assert_eq!(row["startDate"], "2024-08-15");
+    assert_eq!(row["version"], 2);
+    assert_eq!(
+        events_of(&app, "AcademicSession", "year-2024").await,
+        vec![("update".to_owned(), 2)]
+    );
+
+    // Delete: refused while it has terms or is a cohort's intake; a leaf becomes a tombstone.
+    let response = admin(
+        &app,
+        DELETE_SESSION,
+        json!({ "academicSession": "year-2024", "expectedVersion": 2 }),
+    )
+    .await;
+    assert_user_error(
+        &response,
+        "deleteAcademicSession",
+        "INVALID_TRANSITION",
+        None,
+    );
+    let response = admin(
+        &app,
+        DELETE_SESSION,
+        json!({ "academicSession": "cyc-b", "expectedVersion": 1 }),
+    )
+    .await;
+    written(&response, "deleteAcademicSession", "academicSession");
+    assert_eq!(
+        read_back(&app, "academicSessions", "cyc-b", false).await,
+        None
+    );
+    assert_eq!(
+        read_back(&app, "academicSessions", "cyc-b", true).await,
+        Some(("TOBEDELETED".to_owned(), 2))
+    );
+    // With its child gone, cyc-a may be deleted.
+    let response = admin(
+        &app,
+        DELETE_SESSION,
+        json!({ "academicSession": "cyc-a", "expectedVersion": 1 }),
+    )
+    .await;
+    written(&response, "deleteAcademicSession", "academicSession");
+    assert_eq!(
+        events_of(&app, "AcademicSession", "cyc-b").await,
+        vec![("create".to_owned(), 1), ("delete".to_owned(), 2)]
+    );
+}
+
+#[tokio::test]
+async fn cohort_rules_are_user_errors_and_write_nothing() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    let base = json!({ "sourcedId": "cohort-x", "pathway": "pw-ict", "code": "ICT-2025",
+                       "intakeSession": "year-2025", "expectedHkdseYear": 2028 });
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (json!({ "code": "" }), "BAD_USER_INPUT", Some(&["code"])),
+        (
+            json!({ "code": "c".repeat(65) }),
+            "BAD_USER_INPUT",
+            Some(&["code"]),
+        ),
+        (json!({ "code": "ICT-2024" }), "DUPLICATE", None),
+        (
+            json!({ "pathway": "pw-none" }),
+            "BAD_USER_INPUT",
+            Some(&["pathway"]),
+        ),
+        (
+            json!({ "intakeSession": "year-none" }),
+            "BAD_USER_INPUT",
+            Some(&["intakeSession"]),
+        ),
+        (
+            json!({ "intakeSession": integration_tests::global_id("Organization", SCHOOL_A) }),
+            "BAD_USER_INPUT",
+            Some(&["intakeSession"]),
+        ),
+        (
+            json!({ "expectedHkdseYear": 2040 }),
+            "BAD_USER_INPUT",
+            Some(&["expectedHkdseYear"]),
+        ),
+        (
+            json!({ "expectedHkdseYear": 2020 }),
+            "BAD_USER_INPUT",
+            Some(&["expectedHkdseYear"]),
+        ),
+        (
+            json!({ "expectedHkdseYear": 1900 }),
+            "BAD_USER_INPUT",
+            Some(&["expectedHkdseYear"]),
+        ),
+    ];
+    refuses(&app, CREATE_COHORT, "createCohort", &base, &cases).await;
+    assert_eq!(read_back(&app, "cohorts", "cohort-x", true).await, None);
+    let response = admin(&app, CREATE_COHORT, base).await;
+    let row = written(&response, "createCohort", "cohort");
+    assert_eq!(row["expectedHkdseYear"], 2028);
+
+    // Update: null clears the optional year; the code stays unique; stale versions conflict.
+    let response = admin(
+        &app,
+        UPDATE_COHORT,
+        json!({ "cohort": "cohort-x", "expectedVersion": 1, "expectedHkdseYear": null }),
+    )
+    .await;
+    let row = written(&response, "updateCohort", "cohort");
+    assert_eq!(row["expectedHkdseYear"], Value::Null);
+    assert_eq!(row["code"], "ICT-2025");
+    let before = counts(&app).await;
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (json!({ "code": "ICT-2024" }), "DUPLICATE", None),
+        (json!({ "code": null }), "BAD_USER_INPUT", Some(&["code"])),
+        (
+            json!({ "expectedVersion": 1, "code": "Z" }),
+            "VERSION_CONFLICT",
+            None,
+        ),
+    ];
+    let base = json!({ "cohort": "cohort-x", "expectedVersion": 2 });
+    refuses(&app, UPDATE_COHORT, "updateCohort", &base, &cases).await;
+    assert_eq!(counts(&app).await, before);
+
+    // Delete: the seeded cohort has enrolments; the new one becomes a tombstone.
+    let response = admin(
+        &app,
+        DELETE_COHORT,
+        json!({ "cohort": "cohort-2024", "expectedVersion": 1 }),
+    )
+    .await;
+    assert_user_error(&response, "deleteCohort", "INVALID_TRANSITION", None);
+    let response = admin(
+        &app,
+        DELETE_COHORT,
+        json!({ "cohort": "cohort-x", "expectedVersion": 2 }),
+    )
+    .await;
+    written(&response, "deleteCohort", "cohort");
+    assert_eq!(read_back(&app, "cohorts", "cohort-x", false).await, None);
+    assert_eq!(
+        read_back(&app, "cohorts", "cohort-x", true).await,
+        Some(("TOBEDELETED".to_owned(), 3))
+    );
+    assert_eq!(
+        events_of(&app, "Cohort", "cohort-x").await,
+        vec![
+            ("create".to_owned(), 1),
+            ("update".to_owned(), 2),
+            ("delete".to_owned(), 3)
+        ]
+    );
+    // A deleted cohort keeps its code.
+    let response = admin(
+        &app,
+        CREATE_COHORT,
+        json!({ "pathway": "pw-ict", "code": "ICT-2025", "intakeSession": "year-2025" }),
+    )
+    .await;
+    assert_user_error(&response, "createCohort", "DUPLICATE", None);
+}
+
+#[tokio::test]
+async fn course_rules_are_user_errors_and_write_nothing() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    let base = json!({ "sourcedId": "course-x", "courseCode": "APL-NEW", "title": "New course",
+                       "courseKind": "APPLIED_LEARNING", "providerOrg": UNIT,
+                       "aliases": ["New", " New "], "nominalContactHours": 180, "spanYears": 2,
+                       "qfLevel": 3, "qfCredits": 18 });
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (
+            json!({ "courseCode": " " }),
+            "BAD_USER_INPUT",
+            Some(&["courseCode"]),
+        ),
+        (
+            json!({ "courseCode": "c".repeat(65) }),
+            "BAD_USER_INPUT",
+            Some(&["courseCode"]),
+        ),
+        (json!({ "courseCode": "APL-TECHBASICS" }), "DUPLICATE", None),
+        (json!({ "title": "" }), "BAD_USER_INPUT", Some(&["title"])),
+        (
+            json!({ "providerOrg": "org-none" }),
+            "BAD_USER_INPUT",
+            Some(&["providerOrg"]),
+        ),
+        (
+            json!({ "aliases": ["ok", ""] }),
+            "BAD_USER_INPUT",
+            Some(&["aliases", "1"]),
+        ),
+        (
+            json!({ "qfLevel": 0 }),
+            "BAD_USER_INPUT",
+            Some(&["qfLevel"]),
+        ),
+        (
+            json!({ "qfLevel": 8 }),
+            "BAD_USER_INPUT",
+            Some(&["qfLevel"]),
+        ),
+        (
+            json!({ "qfCredits": -1 }),
+            "BAD_USER_INPUT",
+            Some(&["qfCredits"]),
+        ),
+        (
+            json!({ "spanYears": 0 }),
+            "BAD_USER_INPUT",
+            Some(&["spanYears"]),
+        ),
+        (
+            json!({ "spanYears": 7 }),
+            "BAD_USER_INPUT",
+            Some(&["spanYears"]),
+        ),
+        (
+            json!({ "nominalContactHours": -5 }),
+            "BAD_USER_INPUT",
+            Some(&["nominalContactHours"]),
+        ),
+        (
+            json!({ "nominalContactHours": 100_000 }),
+            "BAD_USER_INPUT",
+            Some(&["nominalContactHours"]),
+        ),
+        (
+            json!({ "aplAreaOfStudies": "a".repeat(256) }),
+            "BAD_USER_INPUT",
+            Some(&["aplAreaOfStudies"]),
+        ),
+    ];
+    refuses(&app, CREATE_COURSE, "createCourse", &base, &cases).await;
+    assert_eq!(read_back(&app, "courses", "course-x", true).await, None);
+    let response = admin(&app, CREATE_COURSE, base).await;
+    let row = written(&response, "createCourse", "course");
+    assert_eq!(row["aliases"], json!(["New"]));
+    // The same code at another provider is another course.
+    let response = admin(
+        &app,
+        CREATE_COURSE,
+        json!({ "courseCode": "APL-TECHBASICS", "title": "Elsewhere",
+                "courseKind": "BRIDGING", "providerOrg": UNIVERSITY }),
+    )
+    .await;
+    written(&response, "createCourse", "course");
+
+    // An academic lead may not move its course to another provider.
+    let lead = app.token_for("lead-1", &["academicLead"], UNIT);
+    let before = counts(&app).await;
+    let response = app
+        .gql(
+            UPDATE_COURSE,
+            json!({ "input": { "course": "course-x", "expectedVersion": 1, "providerOrg": UNIVERSITY } }),
+            Some(&lead),
+        )
+        .await;
+    assert_eq!(
+        response.error_code(),
+        Some("FORBIDDEN"),
+        "{}",
+        response.body
+    );
+    let response = app
+        .gql(
+            CREATE_COURSE,
+            json!({ "input": { "courseCode": "U-1", "title": "U", "courseKind": "BRIDGING",
+                               "providerOrg": UNIVERSITY } }),
+            Some(&lead),
+        )
+        .await;
+    assert_eq!(
+        response.error_code(),
+        Some("FORBIDDEN"),
+        "{}",
+        response.body
+    );
+    assert_eq!(counts(&app).await, before);
+    let response = app
+        .gql(
+            UPDATE_COURSE,
+            json!({ "input": { "course": "course-x", "expectedVersion": 1, "qfLevel": null,
+                               "aliases": null } }),
+            Some(&lead),
+        )
+        .await;
+    let row = written(&response, "updateCourse", "course");
+    assert_eq!(row["qfLevel"], Value::Null);
+    assert_eq!(row["aliases"], json!([]));
+    assert_eq!(row["title"], "New course");
+
+    // Delete: the seeded courses are used by stage courses and offerings.
+    let response = admin(
+        &app,
+        DELETE_COURSE,
+        json!({ "course": "course-apl", "expectedVersion": 1 }),
+    )
+    .await;
+    assert_user_error(&response, "deleteCourse", "INVALID_TRANSITION", None);
+    let response = app
+        .gql(
+            DELETE_COURSE,
+            json!({ "input": { "course": "course-x", "expectedVersion": 2 } }),
+            Some(&lead),
+        )
+        .await;
+    written(&response, "deleteCourse", "course");
+    assert_eq!(read_back(&app, "courses", "course-x", false).await, None);
+    assert_eq!(
+        read_back(&app, "courses", "course-x", true).await,
+        Some(("TOBEDELETED".to_owned(), 3))
+    );
+    assert_eq!(
+        events_of(&app, "Course", "course-x").await,
+        vec![
+            ("create".to_owned(), 1),
+            ("update".to_owned(), 2),
+            ("delete".to_owned(), 3)
+        ]
+    );
+}
