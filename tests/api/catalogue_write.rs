@@ -3,7 +3,9 @@
 //! every validation rule (code, field path, and a read-back that nothing was written), parent
 //! cycles, duplicates, optimistic concurrency, tombstones and change events.
 
-use entity::{academic_session, change_event, cohort, course, org};
+use entity::{
+    academic_session, change_event, cohort, course, org, pathway, pathway_stage, stage_course,
+};
 use integration_tests::fixtures::{
     OFFICE, PARTNER_X, SCHOOL_A, SCHOOL_B, UNIT, UNIVERSITY, World, seed_world,
 };
@@ -260,8 +262,17 @@ fn written<'a>(response: &'a GqlResponse, name: &str, field: &str) -> &'a Value 
 }
 
 /// Rows of the four catalogue tables and of the change feed: "nothing was written" checks.
-async fn counts(app: &TestApp) -> [u64; 5] {
+async fn counts(app: &TestApp) -> [u64; 8] {
     [
+        pathway::Entity::find().count(&app.db).await.expect("count"),
+        pathway_stage::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
+        stage_course::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
         org::Entity::find().count(&app.db).await.expect("count"),
         academic_session::Entity::find()
             .count(&app.db)
@@ -334,8 +345,8 @@ struct Subject {
     key: &'static str,
     /// The create input of the `n`-th record.
     input: fn(usize) -> Value,
-    /// The text field an update changes.
-    change: &'static str,
+    /// The field an update of the `n`-th record changes, and its new value.
+    change: fn(usize) -> (&'static str, Value),
     allowed: &'static [&'static str],
 }
 
@@ -351,7 +362,7 @@ const ORG: Subject = Subject {
     field: "organization",
     key: "organization",
     input: |n| json!({ "sourcedId": format!("m-org-{n}"), "nameEn": format!("Org {n}"), "orgType": "funder" }),
-    change: "nameEn",
+    change: |n| ("nameEn", json!(format!("Renamed-{n}"))),
     allowed: &["programmeAdmin", "programmeStaff", "officeClient"],
 };
 
@@ -371,7 +382,7 @@ const SESSION: Subject = Subject {
                 "sessionType": "TERM", "startDate": "2025-01-01", "endDate": "2025-03-01",
                 "schoolYear": 2025, "org": SCHOOL_A })
     },
-    change: "title",
+    change: |n| ("title", json!(format!("Renamed-{n}"))),
     allowed: &[
         "programmeAdmin",
         "programmeStaff",
@@ -392,7 +403,7 @@ const COHORT: Subject = Subject {
         json!({ "sourcedId": format!("m-cohort-{n}"), "pathway": "pw-ict",
                 "code": format!("C-{n}"), "intakeSession": "year-2024", "expectedHkdseYear": 2027 })
     },
-    change: "code",
+    change: |n| ("code", json!(format!("Renamed-{n}"))),
     allowed: &["programmeAdmin", "programmeStaff", "officeClient"],
 };
 
@@ -407,7 +418,7 @@ const COURSE: Subject = Subject {
         json!({ "sourcedId": format!("m-course-{n}"), "courseCode": format!("C-{n}"),
                 "title": format!("Course {n}"), "courseKind": "APPLIED_LEARNING", "providerOrg": UNIT })
     },
-    change: "title",
+    change: |n| ("title", json!(format!("Renamed-{n}"))),
     allowed: &[
         "programmeAdmin",
         "programmeStaff",
@@ -424,6 +435,20 @@ async fn matrix(subject: &Subject) {
     let w = seed_world(&app.db).await;
     let callers = callers(&app, &w).await;
     let [create, update, delete] = subject.names;
+    if create == "createStageCourse" {
+        // Stage courses are unique per (stage, course): one course per record.
+        for k in 1..=2 * callers.len() {
+            let response = admin(
+                &app,
+                CREATE_COURSE,
+                json!({ "sourcedId": format!("sc-course-{k}"),
+                "courseCode": format!("SC-{k}"), "title": "SC", "courseKind": "BRIDGING",
+                "providerOrg": UNIT }),
+            )
+            .await;
+            written(&response, "createCourse", "course");
+        }
+    }
     let mut n = 0;
     for caller in &callers {
         let allowed = subject.allowed.contains(&caller.name);
@@ -465,8 +490,7 @@ async fn matrix(subject: &Subject) {
             .as_str()
             .expect("sourcedId")
             .to_owned();
-        let field = subject.change;
-        let value = format!("Renamed-{n}");
+        let (field, value) = (subject.change)(n);
         let before = counts(&app).await;
         let response = app
             .gql(
@@ -510,6 +534,131 @@ async fn matrix(subject: &Subject) {
             assert_eq!(counts(&app).await, before, "{who} {delete} wrote something");
         }
     }
+}
+
+const CREATE_PATHWAY: &str = "mutation($input: CreatePathwayInput!) {
+  createPathway(input: $input) {
+    pathway { sourcedId status version code title track trackExtension certifications
+      owningOrg { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const UPDATE_PATHWAY: &str = "mutation($input: UpdatePathwayInput!) {
+  updatePathway(input: $input) {
+    pathway { sourcedId status version code title certifications }
+    userErrors { field code message }
+  }
+}";
+const DELETE_PATHWAY: &str = "mutation($input: DeletePathwayInput!) {
+  deletePathway(input: $input) {
+    pathway { sourcedId status version }
+    userErrors { field code message }
+  }
+}";
+const CREATE_STAGE: &str = "mutation($input: CreatePathwayStageInput!) {
+  createPathwayStage(input: $input) {
+    pathwayStage { sourcedId status version seq code classLevel level isEntryPoint isExitPoint }
+    userErrors { field code message }
+  }
+}";
+const UPDATE_STAGE: &str = "mutation($input: UpdatePathwayStageInput!) {
+  updatePathwayStage(input: $input) {
+    pathwayStage { sourcedId status version seq code classLevel level isEntryPoint isExitPoint }
+    userErrors { field code message }
+  }
+}";
+const DELETE_STAGE: &str = "mutation($input: DeletePathwayStageInput!) {
+  deletePathwayStage(input: $input) {
+    pathwayStage { sourcedId status version }
+    userErrors { field code message }
+  }
+}";
+const CREATE_STAGE_COURSE: &str = "mutation($input: CreateStageCourseInput!) {
+  createStageCourse(input: $input) {
+    stageCourse { sourcedId status version requirement stage { sourcedId } course { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const UPDATE_STAGE_COURSE: &str = "mutation($input: UpdateStageCourseInput!) {
+  updateStageCourse(input: $input) {
+    stageCourse { sourcedId status version requirement stage { sourcedId } course { sourcedId } }
+    userErrors { field code message }
+  }
+}";
+const DELETE_STAGE_COURSE: &str = "mutation($input: DeleteStageCourseInput!) {
+  deleteStageCourse(input: $input) {
+    stageCourse { sourcedId status version }
+    userErrors { field code message }
+  }
+}";
+
+const PATHWAY: Subject = Subject {
+    create: CREATE_PATHWAY,
+    update: UPDATE_PATHWAY,
+    delete: DELETE_PATHWAY,
+    names: ["createPathway", "updatePathway", "deletePathway"],
+    field: "pathway",
+    key: "pathway",
+    input: |n| {
+        json!({ "sourcedId": format!("m-pw-{n}"), "code": format!("PW-{n}"), "title": "P",
+                "track": "creativeMedia", "owningOrg": UNIT })
+    },
+    change: |n| ("title", json!(format!("Renamed-{n}"))),
+    allowed: &["programmeAdmin", "programmeStaff", "officeClient"],
+};
+
+const STAGE: Subject = Subject {
+    create: CREATE_STAGE,
+    update: UPDATE_STAGE,
+    delete: DELETE_STAGE,
+    names: [
+        "createPathwayStage",
+        "updatePathwayStage",
+        "deletePathwayStage",
+    ],
+    field: "pathwayStage",
+    key: "pathwayStage",
+    input: |n| {
+        json!({ "sourcedId": format!("m-stage-{n}"), "pathway": "pw-ict", "seq": 10 + n,
+                "code": format!("X{n}"), "classLevel": "S4", "level": "SENIOR_SECONDARY",
+                "isEntryPoint": false, "isExitPoint": false })
+    },
+    change: |n| ("code", json!(format!("Renamed-{n}"))),
+    allowed: &["programmeAdmin", "programmeStaff", "officeClient"],
+};
+
+const STAGE_COURSE: Subject = Subject {
+    create: CREATE_STAGE_COURSE,
+    update: UPDATE_STAGE_COURSE,
+    delete: DELETE_STAGE_COURSE,
+    names: [
+        "createStageCourse",
+        "updateStageCourse",
+        "deleteStageCourse",
+    ],
+    field: "stageCourse",
+    key: "stageCourse",
+    input: |n| {
+        json!({ "sourcedId": format!("m-sc-{n}"), "stage": "stage-s4",
+                "course": format!("sc-course-{n}"), "requirement": "CORE" })
+    },
+    change: |_| ("requirement", json!("ELECTIVE")),
+    allowed: &["programmeAdmin", "programmeStaff", "officeClient"],
+};
+
+#[tokio::test]
+async fn pathway_writes_are_for_the_programme_office_only() {
+    matrix(&PATHWAY).await;
+}
+
+#[tokio::test]
+async fn stage_writes_are_for_the_programme_office_only() {
+    matrix(&STAGE).await;
+}
+
+#[tokio::test]
+async fn stage_course_writes_are_for_the_programme_office_only() {
+    matrix(&STAGE_COURSE).await;
 }
 
 #[tokio::test]
@@ -1587,5 +1736,201 @@ async fn course_rules_are_user_errors_and_write_nothing() {
             ("update".to_owned(), 2),
             ("delete".to_owned(), 3)
         ]
+    );
+}
+
+#[tokio::test]
+async fn pathway_stage_and_stage_course_rules_are_user_errors_and_write_nothing() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+
+    // Pathways.
+    let base = json!({ "sourcedId": "pw-new", "code": "CLAPTECH-CM", "title": "Creative Media",
+                       "track": "ext:fintech", "owningOrg": UNIT, "certifications": ["HD", "HD"] });
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (json!({ "code": " " }), "BAD_USER_INPUT", Some(&["code"])),
+        (json!({ "code": "CLAPTECH-ICT" }), "DUPLICATE", None),
+        (json!({ "title": "" }), "BAD_USER_INPUT", Some(&["title"])),
+        (
+            json!({ "track": "arts" }),
+            "BAD_USER_INPUT",
+            Some(&["track"]),
+        ),
+        (
+            json!({ "owningOrg": "org-none" }),
+            "BAD_USER_INPUT",
+            Some(&["owningOrg"]),
+        ),
+        (
+            json!({ "certifications": [""] }),
+            "BAD_USER_INPUT",
+            Some(&["certifications", "0"]),
+        ),
+        (json!({ "sourcedId": "pw-ict" }), "DUPLICATE", None),
+    ];
+    refuses(&app, CREATE_PATHWAY, "createPathway", &base, &cases).await;
+    assert_eq!(read_back(&app, "pathways", "pw-new", true).await, None);
+    let response = admin(&app, CREATE_PATHWAY, base).await;
+    let row = written(&response, "createPathway", "pathway");
+    assert_eq!(row["track"], "EXTENSION");
+    assert_eq!(row["trackExtension"], "ext:fintech");
+    assert_eq!(row["certifications"], json!(["HD"]));
+
+    // Stages.
+    let base = json!({ "sourcedId": "stage-x", "pathway": "pw-new", "seq": 1, "code": "S4",
+                       "classLevel": "S4", "level": "SENIOR_SECONDARY", "isEntryPoint": true,
+                       "isExitPoint": false });
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (
+            json!({ "pathway": "pw-none" }),
+            "BAD_USER_INPUT",
+            Some(&["pathway"]),
+        ),
+        (json!({ "seq": 0 }), "BAD_USER_INPUT", Some(&["seq"])),
+        (json!({ "seq": 100 }), "BAD_USER_INPUT", Some(&["seq"])),
+        (json!({ "code": "" }), "BAD_USER_INPUT", Some(&["code"])),
+        (
+            json!({ "classLevel": " " }),
+            "BAD_USER_INPUT",
+            Some(&["classLevel"]),
+        ),
+        (json!({ "pathway": "pw-ict" }), "DUPLICATE", None),
+        (json!({ "pathway": "pw-ict", "seq": 9 }), "DUPLICATE", None),
+        (
+            json!({ "pathway": "pw-ict", "code": "S9" }),
+            "DUPLICATE",
+            None,
+        ),
+    ];
+    refuses(&app, CREATE_STAGE, "createPathwayStage", &base, &cases).await;
+    let response = admin(&app, CREATE_STAGE, base).await;
+    let row = written(&response, "createPathwayStage", "pathwayStage");
+    assert_eq!(row["level"], "SENIOR_SECONDARY");
+    let before = counts(&app).await;
+    let response = admin(
+        &app,
+        UPDATE_STAGE,
+        json!({ "pathwayStage": "stage-x", "expectedVersion": 1, "isExitPoint": null }),
+    )
+    .await;
+    assert_user_error(
+        &response,
+        "updatePathwayStage",
+        "BAD_USER_INPUT",
+        Some(&["isExitPoint"]),
+    );
+    assert_eq!(counts(&app).await, before);
+    let response = admin(
+        &app,
+        UPDATE_STAGE,
+        json!({ "pathwayStage": "stage-x", "expectedVersion": 1, "isExitPoint": true, "seq": 2 }),
+    )
+    .await;
+    let row = written(&response, "updatePathwayStage", "pathwayStage");
+    assert_eq!(
+        (
+            row["seq"].clone(),
+            row["isExitPoint"].clone(),
+            row["isEntryPoint"].clone()
+        ),
+        (json!(2), json!(true), json!(true))
+    );
+
+    // Stage courses.
+    let base = json!({ "sourcedId": "sc-x", "stage": "stage-x", "course": "course-apl",
+                       "requirement": "ELECTIVE" });
+    let cases: Vec<(Value, &str, Option<&[&str]>)> = vec![
+        (
+            json!({ "stage": "stage-none" }),
+            "BAD_USER_INPUT",
+            Some(&["stage"]),
+        ),
+        (
+            json!({ "course": "course-none" }),
+            "BAD_USER_INPUT",
+            Some(&["course"]),
+        ),
+        (json!({ "stage": "stage-s4" }), "DUPLICATE", None),
+        (
+            json!({ "metadata": { "x": "y".repeat(17_000) } }),
+            "BAD_USER_INPUT",
+            Some(&["metadata"]),
+        ),
+    ];
+    refuses(
+        &app,
+        CREATE_STAGE_COURSE,
+        "createStageCourse",
+        &base,
+        &cases,
+    )
+    .await;
+    let response = admin(&app, CREATE_STAGE_COURSE, base).await;
+    written(&response, "createStageCourse", "stageCourse");
+
+    // Deletes in use are refused: the pathway has a stage, the stage a stage course; the
+    // seeded pathway has cohorts and enrolments, the seeded S4 stage enrolments.
+    for (query, name, input) in [
+        (
+            DELETE_PATHWAY,
+            "deletePathway",
+            json!({ "pathway": "pw-new", "expectedVersion": 1 }),
+        ),
+        (
+            DELETE_PATHWAY,
+            "deletePathway",
+            json!({ "pathway": "pw-ict", "expectedVersion": 1 }),
+        ),
+        (
+            DELETE_STAGE,
+            "deletePathwayStage",
+            json!({ "pathwayStage": "stage-x", "expectedVersion": 2 }),
+        ),
+    ] {
+        let before = counts(&app).await;
+        let response = admin(&app, query, input).await;
+        assert_user_error(&response, name, "INVALID_TRANSITION", None);
+        assert_eq!(counts(&app).await, before);
+    }
+    // Bottom-up, every delete leaves a tombstone.
+    for (query, name, field, input) in [
+        (
+            DELETE_STAGE_COURSE,
+            "deleteStageCourse",
+            "stageCourse",
+            json!({ "stageCourse": "sc-x", "expectedVersion": 1 }),
+        ),
+        (
+            DELETE_STAGE,
+            "deletePathwayStage",
+            "pathwayStage",
+            json!({ "pathwayStage": "stage-x", "expectedVersion": 2 }),
+        ),
+        (
+            DELETE_PATHWAY,
+            "deletePathway",
+            "pathway",
+            json!({ "pathway": "pw-new", "expectedVersion": 1 }),
+        ),
+    ] {
+        let response = admin(&app, query, input).await;
+        assert_eq!(written(&response, name, field)["status"], "TOBEDELETED");
+    }
+    assert_eq!(
+        read_back(&app, "pathways", "pw-new", true).await,
+        Some(("TOBEDELETED".to_owned(), 2))
+    );
+    assert_eq!(read_back(&app, "pathways", "pw-new", false).await, None);
+    assert_eq!(
+        events_of(&app, "PathwayStage", "stage-x").await,
+        vec![
+            ("create".to_owned(), 1),
+            ("update".to_owned(), 2),
+            ("delete".to_owned(), 3)
+        ]
+    );
+    assert_eq!(
+        events_of(&app, "StageCourse", "sc-x").await,
+        vec![("create".to_owned(), 1), ("delete".to_owned(), 2)]
     );
 }

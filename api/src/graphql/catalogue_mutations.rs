@@ -1,5 +1,6 @@
 //! Writing the catalogue and calendar (DOMAIN.md areas A and B): create, update and delete
-//! organisations, academic sessions, cohorts and courses. Rules and roles are in
+//! organisations, academic sessions, cohorts, courses, pathways, pathway stages and stage
+//! courses. Rules and roles are in
 //! [`crate::service::catalogue`]; `docs/catalogue-writes.md` sums them up.
 //!
 //! Every update and delete names the version it read (`expectedVersion`); a stale one is the
@@ -7,7 +8,9 @@
 //! `includeDeleted: true`). Omitted update fields keep their value; an explicit null clears.
 //! References take a global id or a sourcedId.
 
-use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, ID, InputObject, Json, MaybeUndefined, MergedObject, Object, Result, SimpleObject,
+};
 
 use super::calendar::{AcademicSession, SessionType};
 use super::common::*;
@@ -67,6 +70,8 @@ macro_rules! payload {
         }
     };
 }
+
+mod pathways;
 
 // ---------------------------------------------------------------- organisations
 
@@ -509,11 +514,15 @@ payload!(
 
 // ---------------------------------------------------------------- mutations
 
+/// Every catalogue and calendar write.
+#[derive(MergedObject, Default)]
+pub struct CatalogueMutation(CoreCatalogueMutation, pathways::PathwayWriteMutation);
+
 #[derive(Default)]
-pub struct CatalogueMutation;
+pub struct CoreCatalogueMutation;
 
 #[Object]
-impl CatalogueMutation {
+impl CoreCatalogueMutation {
     /// Creates an organisation. Who: programmeStaff or programmeAdmin (the programme office's
     /// client with `roster.write`); anyone else is `FORBIDDEN`. User errors: `BAD_USER_INPUT`
     /// (the field at fault), `DUPLICATE` (sourcedId, or identifierScheme + identifier, in use).

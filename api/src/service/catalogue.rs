@@ -16,6 +16,7 @@
 pub mod calendar;
 pub mod courses;
 pub mod orgs;
+pub mod pathways;
 
 use async_graphql::MaybeUndefined;
 use sea_orm::sea_query::{Alias, Expr};
