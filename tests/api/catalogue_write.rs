@@ -978,11 +978,28 @@ async fn organization_updates_keep_omitted_fields_clear_nulls_and_refuse_cycles(
 async fn deleting_an_organization_leaves_a_tombstone_and_refuses_one_in_use() {
     let app = spawn_app().await;
     let _w = seed_world(&app.db).await;
+    // A provider whose only dependant is a course.
+    let made = admin(
+        &app,
+        CREATE_ORG,
+        json!({ "sourcedId": "org-prov", "nameEn": "Provider", "orgType": "furtherStudyProvider" }),
+    )
+    .await;
+    written(&made, "createOrganization", "organization");
+    let made = admin(
+        &app,
+        CREATE_COURSE,
+        json!({ "courseCode": "FS-1", "title": "Bridging", "courseKind": "BRIDGING",
+                "providerOrg": "org-prov" }),
+    )
+    .await;
+    written(&made, "createCourse", "course");
     let before = counts(&app).await;
     for (sid, why) in [
         (UNIVERSITY, "child organisations"),
         (SCHOOL_A, "people"),
         (PARTNER_X, "people"),
+        ("org-prov", "courses"),
     ] {
         let response = admin(
             &app,

@@ -575,8 +575,9 @@ impl CoreCatalogueMutation {
 
     /// Deletes an organisation (a tombstone, readable with `includeDeleted`). Who: as
     /// `createOrganization`. User errors: `VERSION_CONFLICT`; `INVALID_TRANSITION` when it is
-    /// already deleted or still has active child organisations, people (primary organisation)
-    /// or role assignments. Unknown: `NOT_FOUND`.
+    /// already deleted or active records still point at it (child organisations, people whose
+    /// primary organisation it is, role assignments, courses, pathways, academic sessions,
+    /// course offerings). Unknown: `NOT_FOUND`.
     async fn delete_organization(
         &self,
         ctx: &Context<'_>,

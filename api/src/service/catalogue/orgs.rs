@@ -9,13 +9,16 @@
 //! cycle (checked in the write transaction); `industrySectors` is a list of short strings;
 //! `website` is an `http://` or `https://` URL; `partnerSince` is not in the future.
 //!
-//! **Delete** is refused (`INVALID_TRANSITION`) while the organisation still has active child
-//! organisations, people whose primary organisation it is, or role assignments at it: those
-//! would point at a tombstone.
+//! **Delete** is refused (`INVALID_TRANSITION`) while active records still point at the
+//! organisation: child organisations, people whose primary organisation it is, role assignments
+//! at it, courses it provides, pathways it owns, its academic sessions, course offerings at it
+//! (as a school). They would otherwise point at a tombstone; delete or move them first.
 
 use async_graphql::MaybeUndefined;
 use chrono::NaiveDate;
-use entity::{STATUS_ACTIVE, org, person, role_assignment};
+use entity::{
+    STATUS_ACTIVE, academic_session, course, course_offering, org, pathway, person, role_assignment,
+};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet,
@@ -420,6 +423,33 @@ pub async fn delete(
         }
         if in_use::<role_assignment::Entity>(&txn, role_assignment::Column::OrgId, old.id).await? {
             return Err(super::still_used(TYPE_NAME, sourced_id, "role assignments"));
+        }
+        if in_use::<course::Entity>(&txn, course::Column::ProviderOrgId, old.id).await? {
+            return Err(super::still_used(
+                TYPE_NAME,
+                sourced_id,
+                "courses (provider)",
+            ));
+        }
+        if in_use::<pathway::Entity>(&txn, pathway::Column::OwningOrgId, old.id).await? {
+            return Err(super::still_used(TYPE_NAME, sourced_id, "pathways (owner)"));
+        }
+        if in_use::<academic_session::Entity>(&txn, academic_session::Column::OrgId, old.id).await?
+        {
+            return Err(super::still_used(
+                TYPE_NAME,
+                sourced_id,
+                "academic sessions",
+            ));
+        }
+        if in_use::<course_offering::Entity>(&txn, course_offering::Column::SchoolOrgId, old.id)
+            .await?
+        {
+            return Err(super::still_used(
+                TYPE_NAME,
+                sourced_id,
+                "course offerings (school)",
+            ));
         }
     }
     let version = write::tombstone::<org::Entity>(
