@@ -1725,6 +1725,14 @@ async fn course_rules_are_user_errors_and_write_nothing() {
     assert_eq!(row["aliases"], json!([]));
     assert_eq!(row["title"], "New course");
 
+    let stale = admin(
+        &app,
+        UPDATE_COURSE,
+        json!({ "course": "course-x", "expectedVersion": 1, "title": "Stale" }),
+    )
+    .await;
+    assert_user_error(&stale, "updateCourse", "VERSION_CONFLICT", None);
+
     // Delete: the seeded courses are used by stage courses and offerings.
     let response = admin(
         &app,
@@ -1949,5 +1957,65 @@ async fn pathway_stage_and_stage_course_rules_are_user_errors_and_write_nothing(
     assert_eq!(
         events_of(&app, "StageCourse", "sc-x").await,
         vec![("create".to_owned(), 1), ("delete".to_owned(), 2)]
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_reparentings_never_make_a_cycle() {
+    let app = spawn_app().await;
+    let _w = seed_world(&app.db).await;
+    for sid in ["org-c1", "org-c2"] {
+        let made = admin(
+            &app,
+            CREATE_ORG,
+            json!({ "sourcedId": sid, "nameEn": sid, "orgType": "funder" }),
+        )
+        .await;
+        written(&made, "createOrganization", "organization");
+    }
+    let token = app.admin_token();
+    let reparent = |child: &'static str, parent: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.gql(
+                UPDATE_ORG,
+                json!({ "input": { "organization": child, "expectedVersion": 1, "parent": parent } }),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(reparent("org-c1", "org-c2"), reparent("org-c2", "org-c1"));
+    let mut outcomes: Vec<Vec<(String, Option<Vec<String>>)>> = [&a, &b]
+        .iter()
+        .map(|r| user_errors(r, "updateOrganization"))
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        vec![
+            vec![],
+            vec![(
+                "BAD_USER_INPUT".to_owned(),
+                Some(vec!["input".to_owned(), "parent".to_owned()])
+            )]
+        ],
+        "{} / {}",
+        a.body,
+        b.body
+    );
+    let parents: Vec<Option<i64>> = org::Entity::find()
+        .filter(org::Column::SourcedId.is_in(["org-c1", "org-c2"]))
+        .all(&app.db)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|o| o.parent_id)
+        .collect();
+    assert_eq!(
+        parents.iter().filter(|p| p.is_some()).count(),
+        1,
+        "{parents:?}"
     );
 }
