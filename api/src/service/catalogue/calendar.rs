@@ -16,20 +16,16 @@
 //! is the intake session of an active cohort.
 
 use async_graphql::MaybeUndefined;
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use entity::{STATUS_ACTIVE, academic_session, cohort, org};
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::{YEARS, in_range, in_use, patch_metadata, patch_required, text};
+use super::{Writable, YEARS, in_range, in_use, patch_metadata, patch_required, required, text};
 use crate::access::{self, Reach};
 use crate::auth::{Principal, Viewer};
-use crate::changes;
 use crate::error::{AppError, AppResult};
-use crate::service::write::{self, Actor, VersionedUpdate};
+use crate::service::write::{self, Actor};
 
 /// GraphQL type name of academic sessions.
 pub const TYPE_NAME: &str = "AcademicSession";
@@ -40,7 +36,7 @@ const MAX_DEPTH: usize = 100;
 
 /// Who writes sessions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Writer {
+pub enum Writer {
     /// programmeStaff or programmeAdmin: every session.
     Programme,
     /// A schoolCoordinator or school client: its school's sessions.
@@ -82,17 +78,6 @@ pub struct SessionFields {
     pub parent: MaybeUndefined<String>,
     pub org: MaybeUndefined<String>,
     pub metadata: MaybeUndefined<serde_json::Value>,
-}
-
-fn required<T>(value: MaybeUndefined<T>, field: &str) -> AppResult<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Err(AppError::bad_input(
-            field,
-            format!("`{field}` may not be null"),
-        )),
-        MaybeUndefined::Value(v) => Ok(Some(v)),
-    }
 }
 
 /// Applies `fields` and checks the rules of the row itself and its parent.
@@ -292,71 +277,91 @@ fn columns(row: &academic_session::Model) -> Vec<(academic_session::Column, Simp
     ]
 }
 
+impl Writable for academic_session::Model {
+    type Entity = academic_session::Entity;
+    type Fields = SessionFields;
+    type Writer = Writer;
+    const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn writer(viewer: &Viewer) -> AppResult<(&Principal, Writer)> {
+        writer(viewer)
+    }
+
+    fn may_write(writer: Writer, row: &Self) -> AppResult<()> {
+        check_reach(writer, row.org_id)
+    }
+
+    /// A school's new sessions belong to its calendar unless the input names another `org`.
+    fn blank(sourced_id: String, actor: &Actor, now: DateTime<Utc>, writer: Writer) -> Self {
+        academic_session::Model {
+            id: 0,
+            sourced_id,
+            status: STATUS_ACTIVE.to_owned(),
+            date_created: now,
+            date_last_modified: now,
+            version: 1,
+            metadata: None,
+            created_by: Some(actor.subject.clone()),
+            modified_by: Some(actor.subject.clone()),
+            title: String::new(),
+            session_type: String::new(),
+            start_date: NaiveDate::MIN,
+            end_date: NaiveDate::MIN,
+            school_year: 0,
+            parent_id: None,
+            org_id: match writer {
+                Writer::School(school) => Some(school),
+                Writer::Programme => None,
+            },
+        }
+    }
+
+    async fn apply(
+        db: &impl ConnectionTrait,
+        row: &mut Self,
+        fields: SessionFields,
+    ) -> AppResult<()> {
+        apply(db, row, fields).await
+    }
+
+    async fn check(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        check(db, row).await
+    }
+
+    fn columns(&self) -> Vec<(academic_session::Column, SimpleExpr)> {
+        columns(self)
+    }
+
+    async fn in_use(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        if in_use::<academic_session::Entity>(db, academic_session::Column::ParentId, row.id)
+            .await?
+        {
+            return Err(super::still_used(
+                TYPE_NAME,
+                &row.sourced_id,
+                "child sessions",
+            ));
+        }
+        if in_use::<cohort::Entity>(db, cohort::Column::IntakeSessionId, row.id).await? {
+            return Err(super::still_used(
+                TYPE_NAME,
+                &row.sourced_id,
+                "cohorts (intake session)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Creates a session. Expected failures: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
-/// A school writer naming another organisation (or none, explicitly) is `FORBIDDEN`.
+/// A school writer naming another organisation is `FORBIDDEN`.
 pub async fn create(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: Option<&str>,
     fields: SessionFields,
 ) -> AppResult<academic_session::Model> {
-    let (principal, writer) = writer(viewer)?;
-    let actor = Actor::of(principal);
-    let sourced_id = write::new_sourced_id(sourced_id, "sourcedId")?;
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let mut row = academic_session::Model {
-        id: 0,
-        sourced_id,
-        status: STATUS_ACTIVE.to_owned(),
-        date_created: now,
-        date_last_modified: now,
-        version: 1,
-        metadata: None,
-        created_by: Some(actor.subject.clone()),
-        modified_by: Some(actor.subject.clone()),
-        title: String::new(),
-        session_type: String::new(),
-        start_date: NaiveDate::MIN,
-        end_date: NaiveDate::MIN,
-        school_year: 0,
-        parent_id: None,
-        org_id: None,
-    };
-    if let (Writer::School(school), MaybeUndefined::Undefined) = (writer, &fields.org) {
-        row.org_id = Some(school);
-    }
-    apply(&txn, &mut row, fields).await?;
-    check_reach(writer, row.org_id)?;
-    check(&txn, &row).await?;
-    if academic_session::Entity::find()
-        .filter(academic_session::Column::SourcedId.eq(row.sourced_id.as_str()))
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Err(write::duplicate(format!(
-            "an AcademicSession with sourcedId {} already exists",
-            row.sourced_id
-        )));
-    }
-    let mut active: academic_session::ActiveModel = row.into();
-    active.id = NotSet;
-    let row = active.insert(&txn).await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            TYPE_NAME,
-            row.id,
-            &row.sourced_id,
-            changes::CREATE,
-            row.version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(row)
+    super::create::<academic_session::Model>(db, viewer, sourced_id, fields).await
 }
 
 /// Updates a session at `expected_version` (see [`create`]; plus `VERSION_CONFLICT`,
@@ -368,54 +373,7 @@ pub async fn update(
     expected_version: i32,
     fields: SessionFields,
 ) -> AppResult<academic_session::Model> {
-    let (principal, writer) = writer(viewer)?;
-    let actor = Actor::of(principal);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old =
-        write::load_for_write::<academic_session::Entity>(&txn, TYPE_NAME, sourced_id).await?;
-    check_reach(writer, old.org_id)?;
-    write::check_expected_version(TYPE_NAME, sourced_id, old.version, Some(expected_version))?;
-    if old.status != STATUS_ACTIVE {
-        return Err(super::deleted(TYPE_NAME, sourced_id));
-    }
-    let mut row = old.clone();
-    apply(&txn, &mut row, fields).await?;
-    check_reach(writer, row.org_id)?;
-    check(&txn, &row).await?;
-    let version = write::update_versioned::<academic_session::Entity>(
-        &txn,
-        VersionedUpdate {
-            type_name: TYPE_NAME,
-            sourced_id: old.sourced_id.clone(),
-            id: old.id,
-            version: expected_version,
-            guard: Some(Expr::col(academic_session::Column::Status).eq(STATUS_ACTIVE)),
-            set: columns(&row),
-        },
-        &actor,
-        now,
-    )
-    .await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            TYPE_NAME,
-            row.id,
-            &row.sourced_id,
-            changes::UPDATE,
-            version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(academic_session::Model {
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..row
-    })
+    super::update::<academic_session::Model>(db, viewer, sourced_id, expected_version, fields).await
 }
 
 /// Deletes a session (a tombstone) at `expected_version`; refused while in use (see the module
@@ -426,44 +384,5 @@ pub async fn delete(
     sourced_id: &str,
     expected_version: i32,
 ) -> AppResult<academic_session::Model> {
-    let (principal, writer) = writer(viewer)?;
-    let actor = Actor::of(principal);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old =
-        write::load_for_write::<academic_session::Entity>(&txn, TYPE_NAME, sourced_id).await?;
-    check_reach(writer, old.org_id)?;
-    write::check_expected_version(TYPE_NAME, sourced_id, old.version, Some(expected_version))?;
-    if old.status == STATUS_ACTIVE {
-        if in_use::<academic_session::Entity>(&txn, academic_session::Column::ParentId, old.id)
-            .await?
-        {
-            return Err(super::still_used(TYPE_NAME, sourced_id, "child sessions"));
-        }
-        if in_use::<cohort::Entity>(&txn, cohort::Column::IntakeSessionId, old.id).await? {
-            return Err(super::still_used(
-                TYPE_NAME,
-                sourced_id,
-                "cohorts (intake session)",
-            ));
-        }
-    }
-    let version = write::tombstone::<academic_session::Entity>(
-        &txn,
-        TYPE_NAME,
-        old.id,
-        &old.sourced_id,
-        expected_version,
-        &actor,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(academic_session::Model {
-        status: entity::STATUS_TOBEDELETED.to_owned(),
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..old
-    })
+    super::delete::<academic_session::Model>(db, viewer, sourced_id, expected_version).await
 }

@@ -16,25 +16,22 @@
 //! course offerings use the cohort.
 
 use async_graphql::MaybeUndefined;
+use chrono::{DateTime, Utc};
 use entity::{
     STATUS_ACTIVE, academic_session, cohort, course, course_offering, org, pathway,
     pathway_enrollment, stage_course,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::{
-    MAX_CODE_CHARS, YEARS, in_range, in_use, patch, patch_metadata, patch_required, patch_text,
-    string_list, text,
+    MAX_CODE_CHARS, Writable, YEARS, in_range, in_use, patch, patch_metadata, patch_required,
+    patch_text, required, string_list, text,
 };
 use crate::access::{self, Reach};
 use crate::auth::{Principal, Role, Viewer};
-use crate::changes;
 use crate::error::{AppError, AppResult};
-use crate::service::write::{self, Actor, VersionedUpdate};
+use crate::service::write::{self, Actor};
 
 /// GraphQL type names.
 pub const COURSE: &str = "Course";
@@ -42,7 +39,7 @@ pub const COHORT: &str = "Cohort";
 
 /// Who writes courses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Writer {
+pub enum Writer {
     Programme,
     /// An academicLead (or an academic unit's client) acting for this organisation.
     Provider(i64),
@@ -78,17 +75,6 @@ fn cohort_writer(viewer: &Viewer) -> AppResult<&Principal> {
 /// The guard of a cohort write, before any input is read.
 pub fn authorize_cohort(viewer: &Viewer) -> AppResult<()> {
     cohort_writer(viewer).map(|_| ())
-}
-
-fn required<T>(value: MaybeUndefined<T>, field: &str) -> AppResult<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Err(AppError::bad_input(
-            field,
-            format!("`{field}` may not be null"),
-        )),
-        MaybeUndefined::Value(v) => Ok(Some(v)),
-    }
 }
 
 /// The fields of a course write (omitted keeps, null clears).
@@ -228,6 +214,75 @@ fn course_columns(row: &course::Model) -> Vec<(course::Column, SimpleExpr)> {
     ]
 }
 
+impl Writable for course::Model {
+    type Entity = course::Entity;
+    type Fields = CourseFields;
+    type Writer = Writer;
+    const TYPE_NAME: &'static str = COURSE;
+
+    fn writer(viewer: &Viewer) -> AppResult<(&Principal, Writer)> {
+        course_writer(viewer)
+    }
+
+    fn may_write(writer: Writer, row: &Self) -> AppResult<()> {
+        check_provider(writer, row.provider_org_id)
+    }
+
+    fn blank(sourced_id: String, actor: &Actor, now: DateTime<Utc>, _writer: Writer) -> Self {
+        course::Model {
+            id: 0,
+            sourced_id,
+            status: STATUS_ACTIVE.to_owned(),
+            date_created: now,
+            date_last_modified: now,
+            version: 1,
+            metadata: None,
+            created_by: Some(actor.subject.clone()),
+            modified_by: Some(actor.subject.clone()),
+            course_code: String::new(),
+            title: String::new(),
+            aliases: None,
+            course_kind: String::new(),
+            provider_org_id: 0,
+            apl_area_of_studies: None,
+            nominal_contact_hours: None,
+            span_years: None,
+            qf_level: None,
+            qf_credits: None,
+        }
+    }
+
+    async fn apply(
+        db: &impl ConnectionTrait,
+        row: &mut Self,
+        fields: CourseFields,
+    ) -> AppResult<()> {
+        apply_course(db, row, fields).await
+    }
+
+    async fn check(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        check_course(db, row).await
+    }
+
+    fn columns(&self) -> Vec<(course::Column, SimpleExpr)> {
+        course_columns(self)
+    }
+
+    async fn in_use(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        if in_use::<course_offering::Entity>(db, course_offering::Column::CourseId, row.id).await? {
+            return Err(super::still_used(
+                COURSE,
+                &row.sourced_id,
+                "course offerings",
+            ));
+        }
+        if in_use::<stage_course::Entity>(db, stage_course::Column::CourseId, row.id).await? {
+            return Err(super::still_used(COURSE, &row.sourced_id, "stage courses"));
+        }
+        Ok(())
+    }
+}
+
 /// Creates a course. Expected failures: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
 /// An academicLead naming another provider is `FORBIDDEN`.
 pub async fn create_course(
@@ -236,63 +291,7 @@ pub async fn create_course(
     sourced_id: Option<&str>,
     fields: CourseFields,
 ) -> AppResult<course::Model> {
-    let (principal, writer) = course_writer(viewer)?;
-    let actor = Actor::of(principal);
-    let sourced_id = write::new_sourced_id(sourced_id, "sourcedId")?;
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let mut row = course::Model {
-        id: 0,
-        sourced_id,
-        status: STATUS_ACTIVE.to_owned(),
-        date_created: now,
-        date_last_modified: now,
-        version: 1,
-        metadata: None,
-        created_by: Some(actor.subject.clone()),
-        modified_by: Some(actor.subject.clone()),
-        course_code: String::new(),
-        title: String::new(),
-        aliases: None,
-        course_kind: String::new(),
-        provider_org_id: 0,
-        apl_area_of_studies: None,
-        nominal_contact_hours: None,
-        span_years: None,
-        qf_level: None,
-        qf_credits: None,
-    };
-    apply_course(&txn, &mut row, fields).await?;
-    check_provider(writer, row.provider_org_id)?;
-    check_course(&txn, &row).await?;
-    if course::Entity::find()
-        .filter(course::Column::SourcedId.eq(row.sourced_id.as_str()))
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Err(write::duplicate(format!(
-            "a Course with sourcedId {} already exists",
-            row.sourced_id
-        )));
-    }
-    let mut active: course::ActiveModel = row.into();
-    active.id = NotSet;
-    let row = active.insert(&txn).await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            COURSE,
-            row.id,
-            &row.sourced_id,
-            changes::CREATE,
-            row.version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(row)
+    super::create::<course::Model>(db, viewer, sourced_id, fields).await
 }
 
 /// Updates a course at `expected_version` (see [`create_course`]; plus `VERSION_CONFLICT`,
@@ -304,53 +303,7 @@ pub async fn update_course(
     expected_version: i32,
     fields: CourseFields,
 ) -> AppResult<course::Model> {
-    let (principal, writer) = course_writer(viewer)?;
-    let actor = Actor::of(principal);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<course::Entity>(&txn, COURSE, sourced_id).await?;
-    check_provider(writer, old.provider_org_id)?;
-    write::check_expected_version(COURSE, sourced_id, old.version, Some(expected_version))?;
-    if old.status != STATUS_ACTIVE {
-        return Err(super::deleted(COURSE, sourced_id));
-    }
-    let mut row = old.clone();
-    apply_course(&txn, &mut row, fields).await?;
-    check_provider(writer, row.provider_org_id)?;
-    check_course(&txn, &row).await?;
-    let version = write::update_versioned::<course::Entity>(
-        &txn,
-        VersionedUpdate {
-            type_name: COURSE,
-            sourced_id: old.sourced_id.clone(),
-            id: old.id,
-            version: expected_version,
-            guard: Some(Expr::col(course::Column::Status).eq(STATUS_ACTIVE)),
-            set: course_columns(&row),
-        },
-        &actor,
-        now,
-    )
-    .await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            COURSE,
-            row.id,
-            &row.sourced_id,
-            changes::UPDATE,
-            version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(course::Model {
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..row
-    })
+    super::update::<course::Model>(db, viewer, sourced_id, expected_version, fields).await
 }
 
 /// Deletes a course (a tombstone) at `expected_version`; refused while in use or already
@@ -361,41 +314,7 @@ pub async fn delete_course(
     sourced_id: &str,
     expected_version: i32,
 ) -> AppResult<course::Model> {
-    let (principal, writer) = course_writer(viewer)?;
-    let actor = Actor::of(principal);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<course::Entity>(&txn, COURSE, sourced_id).await?;
-    check_provider(writer, old.provider_org_id)?;
-    write::check_expected_version(COURSE, sourced_id, old.version, Some(expected_version))?;
-    if old.status == STATUS_ACTIVE {
-        if in_use::<course_offering::Entity>(&txn, course_offering::Column::CourseId, old.id)
-            .await?
-        {
-            return Err(super::still_used(COURSE, sourced_id, "course offerings"));
-        }
-        if in_use::<stage_course::Entity>(&txn, stage_course::Column::CourseId, old.id).await? {
-            return Err(super::still_used(COURSE, sourced_id, "stage courses"));
-        }
-    }
-    let version = write::tombstone::<course::Entity>(
-        &txn,
-        COURSE,
-        old.id,
-        &old.sourced_id,
-        expected_version,
-        &actor,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(course::Model {
-        status: entity::STATUS_TOBEDELETED.to_owned(),
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..old
-    })
+    super::delete::<course::Model>(db, viewer, sourced_id, expected_version).await
 }
 
 /// The fields of a cohort write (omitted keeps, null clears).
@@ -498,6 +417,71 @@ fn cohort_columns(row: &cohort::Model) -> Vec<(cohort::Column, SimpleExpr)> {
     ]
 }
 
+impl Writable for cohort::Model {
+    type Entity = cohort::Entity;
+    type Fields = CohortFields;
+    type Writer = ();
+    const TYPE_NAME: &'static str = COHORT;
+
+    fn writer(viewer: &Viewer) -> AppResult<(&Principal, ())> {
+        Ok((cohort_writer(viewer)?, ()))
+    }
+
+    fn blank(sourced_id: String, actor: &Actor, now: DateTime<Utc>, _writer: ()) -> Self {
+        cohort::Model {
+            id: 0,
+            sourced_id,
+            status: STATUS_ACTIVE.to_owned(),
+            date_created: now,
+            date_last_modified: now,
+            version: 1,
+            metadata: None,
+            created_by: Some(actor.subject.clone()),
+            modified_by: Some(actor.subject.clone()),
+            pathway_id: 0,
+            code: String::new(),
+            intake_session_id: 0,
+            expected_hkdse_year: None,
+        }
+    }
+
+    async fn apply(
+        db: &impl ConnectionTrait,
+        row: &mut Self,
+        fields: CohortFields,
+    ) -> AppResult<()> {
+        apply_cohort(db, row, fields).await
+    }
+
+    async fn check(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        check_cohort(db, row).await
+    }
+
+    fn columns(&self) -> Vec<(cohort::Column, SimpleExpr)> {
+        cohort_columns(self)
+    }
+
+    async fn in_use(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        if in_use::<pathway_enrollment::Entity>(db, pathway_enrollment::Column::CohortId, row.id)
+            .await?
+        {
+            return Err(super::still_used(
+                COHORT,
+                &row.sourced_id,
+                "pathway enrolments",
+            ));
+        }
+        if in_use::<course_offering::Entity>(db, course_offering::Column::CohortId, row.id).await? {
+            return Err(super::still_used(
+                COHORT,
+                &row.sourced_id,
+                "course offerings",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Creates a cohort. Expected failures: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
 pub async fn create_cohort(
     db: &DatabaseConnection,
@@ -505,55 +489,7 @@ pub async fn create_cohort(
     sourced_id: Option<&str>,
     fields: CohortFields,
 ) -> AppResult<cohort::Model> {
-    let actor = Actor::of(cohort_writer(viewer)?);
-    let sourced_id = write::new_sourced_id(sourced_id, "sourcedId")?;
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let mut row = cohort::Model {
-        id: 0,
-        sourced_id,
-        status: STATUS_ACTIVE.to_owned(),
-        date_created: now,
-        date_last_modified: now,
-        version: 1,
-        metadata: None,
-        created_by: Some(actor.subject.clone()),
-        modified_by: Some(actor.subject.clone()),
-        pathway_id: 0,
-        code: String::new(),
-        intake_session_id: 0,
-        expected_hkdse_year: None,
-    };
-    apply_cohort(&txn, &mut row, fields).await?;
-    check_cohort(&txn, &row).await?;
-    if cohort::Entity::find()
-        .filter(cohort::Column::SourcedId.eq(row.sourced_id.as_str()))
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Err(write::duplicate(format!(
-            "a Cohort with sourcedId {} already exists",
-            row.sourced_id
-        )));
-    }
-    let mut active: cohort::ActiveModel = row.into();
-    active.id = NotSet;
-    let row = active.insert(&txn).await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            COHORT,
-            row.id,
-            &row.sourced_id,
-            changes::CREATE,
-            row.version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(row)
+    super::create::<cohort::Model>(db, viewer, sourced_id, fields).await
 }
 
 /// Updates a cohort at `expected_version` (see [`create_cohort`]; plus `VERSION_CONFLICT`,
@@ -565,50 +501,7 @@ pub async fn update_cohort(
     expected_version: i32,
     fields: CohortFields,
 ) -> AppResult<cohort::Model> {
-    let actor = Actor::of(cohort_writer(viewer)?);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<cohort::Entity>(&txn, COHORT, sourced_id).await?;
-    write::check_expected_version(COHORT, sourced_id, old.version, Some(expected_version))?;
-    if old.status != STATUS_ACTIVE {
-        return Err(super::deleted(COHORT, sourced_id));
-    }
-    let mut row = old.clone();
-    apply_cohort(&txn, &mut row, fields).await?;
-    check_cohort(&txn, &row).await?;
-    let version = write::update_versioned::<cohort::Entity>(
-        &txn,
-        VersionedUpdate {
-            type_name: COHORT,
-            sourced_id: old.sourced_id.clone(),
-            id: old.id,
-            version: expected_version,
-            guard: Some(Expr::col(cohort::Column::Status).eq(STATUS_ACTIVE)),
-            set: cohort_columns(&row),
-        },
-        &actor,
-        now,
-    )
-    .await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            COHORT,
-            row.id,
-            &row.sourced_id,
-            changes::UPDATE,
-            version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(cohort::Model {
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..row
-    })
+    super::update::<cohort::Model>(db, viewer, sourced_id, expected_version, fields).await
 }
 
 /// Deletes a cohort (a tombstone) at `expected_version`; refused while in use or already
@@ -619,39 +512,5 @@ pub async fn delete_cohort(
     sourced_id: &str,
     expected_version: i32,
 ) -> AppResult<cohort::Model> {
-    let actor = Actor::of(cohort_writer(viewer)?);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<cohort::Entity>(&txn, COHORT, sourced_id).await?;
-    write::check_expected_version(COHORT, sourced_id, old.version, Some(expected_version))?;
-    if old.status == STATUS_ACTIVE {
-        if in_use::<pathway_enrollment::Entity>(&txn, pathway_enrollment::Column::CohortId, old.id)
-            .await?
-        {
-            return Err(super::still_used(COHORT, sourced_id, "pathway enrolments"));
-        }
-        if in_use::<course_offering::Entity>(&txn, course_offering::Column::CohortId, old.id)
-            .await?
-        {
-            return Err(super::still_used(COHORT, sourced_id, "course offerings"));
-        }
-    }
-    let version = write::tombstone::<cohort::Entity>(
-        &txn,
-        COHORT,
-        old.id,
-        &old.sourced_id,
-        expected_version,
-        &actor,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(cohort::Model {
-        status: entity::STATUS_TOBEDELETED.to_owned(),
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..old
-    })
+    super::delete::<cohort::Model>(db, viewer, sourced_id, expected_version).await
 }

@@ -15,24 +15,23 @@
 //! (as a school). They would otherwise point at a tombstone; delete or move them first.
 
 use async_graphql::MaybeUndefined;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     STATUS_ACTIVE, academic_session, course, course_offering, org, pathway, person, role_assignment,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet,
-    QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use super::{
-    extensible, in_use, patch, patch_metadata, patch_required, patch_text, string_list, text,
+    Writable, extensible, in_use, patch, patch_metadata, patch_required, patch_text, string_list,
+    text,
 };
 use crate::access::{self, Reach};
 use crate::auth::{Principal, Viewer};
-use crate::changes;
 use crate::error::{AppError, AppResult};
-use crate::service::write::{self, Actor, VersionedUpdate};
+use crate::service::write::{self, Actor};
 
 /// GraphQL type name of organisations (messages and change events).
 pub const TYPE_NAME: &str = "Organization";
@@ -270,6 +269,82 @@ fn columns(row: &org::Model) -> Vec<(org::Column, SimpleExpr)> {
     ]
 }
 
+impl Writable for org::Model {
+    type Entity = org::Entity;
+    type Fields = OrgFields;
+    type Writer = ();
+    const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn writer(viewer: &Viewer) -> AppResult<(&Principal, ())> {
+        Ok((authorize(viewer)?, ()))
+    }
+
+    fn blank(sourced_id: String, actor: &Actor, now: DateTime<Utc>, _writer: ()) -> Self {
+        org::Model {
+            id: 0,
+            sourced_id,
+            status: STATUS_ACTIVE.to_owned(),
+            date_created: now,
+            date_last_modified: now,
+            version: 1,
+            metadata: None,
+            created_by: Some(actor.subject.clone()),
+            modified_by: Some(actor.subject.clone()),
+            name_en: String::new(),
+            name_zh: None,
+            org_type: String::new(),
+            parent_id: None,
+            identifier: None,
+            identifier_scheme: None,
+            district: None,
+            school_finance_type: None,
+            industry_sectors: None,
+            website: None,
+            partner_since: None,
+        }
+    }
+
+    async fn apply(db: &impl ConnectionTrait, row: &mut Self, fields: OrgFields) -> AppResult<()> {
+        apply(db, row, fields).await
+    }
+
+    async fn check(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        check(db, row).await
+    }
+
+    fn columns(&self) -> Vec<(org::Column, SimpleExpr)> {
+        columns(self)
+    }
+
+    async fn in_use(db: &impl ConnectionTrait, row: &Self) -> AppResult<()> {
+        let used = |by: &str| super::still_used(TYPE_NAME, &row.sourced_id, by);
+        if in_use::<org::Entity>(db, org::Column::ParentId, row.id).await? {
+            return Err(used("child organisations"));
+        }
+        if in_use::<person::Entity>(db, person::Column::PrimaryOrgId, row.id).await? {
+            return Err(used("people (primary organisation)"));
+        }
+        if in_use::<role_assignment::Entity>(db, role_assignment::Column::OrgId, row.id).await? {
+            return Err(used("role assignments"));
+        }
+        if in_use::<course::Entity>(db, course::Column::ProviderOrgId, row.id).await? {
+            return Err(used("courses (provider)"));
+        }
+        if in_use::<pathway::Entity>(db, pathway::Column::OwningOrgId, row.id).await? {
+            return Err(used("pathways (owner)"));
+        }
+        if in_use::<academic_session::Entity>(db, academic_session::Column::OrgId, row.id).await? {
+            return Err(used("academic sessions"));
+        }
+        if in_use::<course_offering::Entity>(db, course_offering::Column::SchoolOrgId, row.id)
+            .await?
+        {
+            return Err(used("course offerings (school)"));
+        }
+        Ok(())
+    }
+}
+
 /// Creates an organisation. Expected failures: `BAD_USER_INPUT` on the field at fault,
 /// `DUPLICATE` (sourcedId or identifier in use).
 pub async fn create(
@@ -278,63 +353,7 @@ pub async fn create(
     sourced_id: Option<&str>,
     fields: OrgFields,
 ) -> AppResult<org::Model> {
-    let actor = Actor::of(authorize(viewer)?);
-    let sourced_id = write::new_sourced_id(sourced_id, "sourcedId")?;
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let mut row = org::Model {
-        id: 0,
-        sourced_id,
-        status: STATUS_ACTIVE.to_owned(),
-        date_created: now,
-        date_last_modified: now,
-        version: 1,
-        metadata: None,
-        created_by: Some(actor.subject.clone()),
-        modified_by: Some(actor.subject.clone()),
-        name_en: String::new(),
-        name_zh: None,
-        org_type: String::new(),
-        parent_id: None,
-        identifier: None,
-        identifier_scheme: None,
-        district: None,
-        school_finance_type: None,
-        industry_sectors: None,
-        website: None,
-        partner_since: None,
-    };
-    apply(&txn, &mut row, fields).await?;
-    check(&txn, &row).await?;
-    if org::Entity::find()
-        .filter(org::Column::SourcedId.eq(row.sourced_id.as_str()))
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Err(write::duplicate(format!(
-            "an Organization with sourcedId {} already exists",
-            row.sourced_id
-        )));
-    }
-    let mut active: org::ActiveModel = row.into();
-    active.id = NotSet;
-    let row = active.insert(&txn).await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            TYPE_NAME,
-            row.id,
-            &row.sourced_id,
-            changes::CREATE,
-            row.version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(org.sourced_id = %row.sourced_id, "organisation created");
-    Ok(row)
+    super::create::<org::Model>(db, viewer, sourced_id, fields).await
 }
 
 /// Updates an organisation at `expected_version`. Expected failures as for [`create`], plus
@@ -346,50 +365,7 @@ pub async fn update(
     expected_version: i32,
     fields: OrgFields,
 ) -> AppResult<org::Model> {
-    let actor = Actor::of(authorize(viewer)?);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<org::Entity>(&txn, TYPE_NAME, sourced_id).await?;
-    write::check_expected_version(TYPE_NAME, sourced_id, old.version, Some(expected_version))?;
-    if old.status != STATUS_ACTIVE {
-        return Err(super::deleted(TYPE_NAME, sourced_id));
-    }
-    let mut row = old.clone();
-    apply(&txn, &mut row, fields).await?;
-    check(&txn, &row).await?;
-    let version = write::update_versioned::<org::Entity>(
-        &txn,
-        VersionedUpdate {
-            type_name: TYPE_NAME,
-            sourced_id: old.sourced_id.clone(),
-            id: old.id,
-            version: expected_version,
-            guard: Some(Expr::col(org::Column::Status).eq(STATUS_ACTIVE)),
-            set: columns(&row),
-        },
-        &actor,
-        now,
-    )
-    .await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            TYPE_NAME,
-            row.id,
-            &row.sourced_id,
-            changes::UPDATE,
-            version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(org::Model {
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..row
-    })
+    super::update::<org::Model>(db, viewer, sourced_id, expected_version, fields).await
 }
 
 /// Deletes an organisation (a tombstone) at `expected_version`. Refused with
@@ -401,75 +377,7 @@ pub async fn delete(
     sourced_id: &str,
     expected_version: i32,
 ) -> AppResult<org::Model> {
-    let actor = Actor::of(authorize(viewer)?);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<org::Entity>(&txn, TYPE_NAME, sourced_id).await?;
-    write::check_expected_version(TYPE_NAME, sourced_id, old.version, Some(expected_version))?;
-    if old.status == STATUS_ACTIVE {
-        if in_use::<org::Entity>(&txn, org::Column::ParentId, old.id).await? {
-            return Err(super::still_used(
-                TYPE_NAME,
-                sourced_id,
-                "child organisations",
-            ));
-        }
-        if in_use::<person::Entity>(&txn, person::Column::PrimaryOrgId, old.id).await? {
-            return Err(super::still_used(
-                TYPE_NAME,
-                sourced_id,
-                "people (primary organisation)",
-            ));
-        }
-        if in_use::<role_assignment::Entity>(&txn, role_assignment::Column::OrgId, old.id).await? {
-            return Err(super::still_used(TYPE_NAME, sourced_id, "role assignments"));
-        }
-        if in_use::<course::Entity>(&txn, course::Column::ProviderOrgId, old.id).await? {
-            return Err(super::still_used(
-                TYPE_NAME,
-                sourced_id,
-                "courses (provider)",
-            ));
-        }
-        if in_use::<pathway::Entity>(&txn, pathway::Column::OwningOrgId, old.id).await? {
-            return Err(super::still_used(TYPE_NAME, sourced_id, "pathways (owner)"));
-        }
-        if in_use::<academic_session::Entity>(&txn, academic_session::Column::OrgId, old.id).await?
-        {
-            return Err(super::still_used(
-                TYPE_NAME,
-                sourced_id,
-                "academic sessions",
-            ));
-        }
-        if in_use::<course_offering::Entity>(&txn, course_offering::Column::SchoolOrgId, old.id)
-            .await?
-        {
-            return Err(super::still_used(
-                TYPE_NAME,
-                sourced_id,
-                "course offerings (school)",
-            ));
-        }
-    }
-    let version = write::tombstone::<org::Entity>(
-        &txn,
-        TYPE_NAME,
-        old.id,
-        &old.sourced_id,
-        expected_version,
-        &actor,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(org::Model {
-        status: entity::STATUS_TOBEDELETED.to_owned(),
-        version,
-        date_last_modified: now,
-        modified_by: Some(actor.subject),
-        ..old
-    })
+    super::delete::<org::Model>(db, viewer, sourced_id, expected_version).await
 }
 
 #[cfg(test)]

@@ -18,24 +18,21 @@
 //! `requirement` is closed. Deleting needs nothing else.
 
 use async_graphql::MaybeUndefined;
+use chrono::{DateTime, Utc};
 use entity::{
     STATUS_ACTIVE, cohort, course, org, pathway, pathway_enrollment, pathway_stage, stage_course,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::{
-    MAX_CODE_CHARS, extensible, in_range, in_use, patch, patch_metadata, patch_required,
-    string_list, text,
+    MAX_CODE_CHARS, Writable, extensible, in_range, in_use, patch, patch_metadata, patch_required,
+    required, string_list, text,
 };
 use crate::access::{self, Reach};
 use crate::auth::{Principal, Viewer};
-use crate::changes;
 use crate::error::{AppError, AppResult};
-use crate::service::write::{self, Actor, VersionedUpdate};
+use crate::service::write::{self, Actor};
 
 /// GraphQL type names.
 pub const PATHWAY: &str = "Pathway";
@@ -53,212 +50,6 @@ pub fn authorize(viewer: &Viewer) -> AppResult<&Principal> {
     }
     write::require_write_scope(principal, "curriculum.write")?;
     Ok(principal)
-}
-
-fn required<T>(value: MaybeUndefined<T>, field: &str) -> AppResult<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Err(AppError::bad_input(
-            field,
-            format!("`{field}` may not be null"),
-        )),
-        MaybeUndefined::Value(v) => Ok(Some(v)),
-    }
-}
-
-/// What differs between the three record types: how a row is made, patched, checked and
-/// written, and what keeps it from being deleted.
-trait Writable: Sized + Clone + Send + Sync {
-    type Entity: EntityTrait<Model = Self>;
-    type Fields: Send;
-    const TYPE_NAME: &'static str;
-    fn blank(sourced_id: String, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self;
-    fn id(&self) -> i64;
-    fn sourced_id(&self) -> &str;
-    fn status(&self) -> &str;
-    fn version(&self) -> i32;
-    fn apply(
-        db: &impl ConnectionTrait,
-        row: &mut Self,
-        fields: Self::Fields,
-    ) -> impl Future<Output = AppResult<()>> + Send;
-    fn check(db: &impl ConnectionTrait, row: &Self) -> impl Future<Output = AppResult<()>> + Send;
-    fn columns(&self) -> Vec<(<Self::Entity as EntityTrait>::Column, SimpleExpr)>;
-    fn in_use(db: &impl ConnectionTrait, row: &Self) -> impl Future<Output = AppResult<()>> + Send;
-    fn written(self, version: i32, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self;
-    fn deleted(self, version: i32, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self;
-}
-
-/// Creates a record of `W`.
-async fn create<W>(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: W::Fields,
-) -> AppResult<W>
-where
-    W: Writable + IntoActiveModel<<W::Entity as EntityTrait>::ActiveModel>,
-    <W::Entity as EntityTrait>::ActiveModel:
-        ActiveModelTrait<Entity = W::Entity> + ActiveModelBehavior + Send,
-{
-    let actor = Actor::of(authorize(viewer)?);
-    let sourced_id = write::new_sourced_id(sourced_id, "sourcedId")?;
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let mut row = W::blank(sourced_id, &actor, now);
-    W::apply(&txn, &mut row, fields).await?;
-    W::check(&txn, &row).await?;
-    let taken = write::load_for_write::<W::Entity>(&txn, W::TYPE_NAME, row.sourced_id()).await;
-    if taken.is_ok() {
-        return Err(write::duplicate(format!(
-            "a {} with sourcedId {} already exists",
-            W::TYPE_NAME,
-            row.sourced_id()
-        )));
-    }
-    let mut active = row.into_active_model();
-    active.not_set(primary_key::<W::Entity>()?);
-    let row: W = active.insert(&txn).await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            W::TYPE_NAME,
-            row.id(),
-            row.sourced_id(),
-            changes::CREATE,
-            row.version(),
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(row)
-}
-
-/// The `id` column of an entity.
-fn primary_key<E: EntityTrait>() -> AppResult<E::Column> {
-    <E::Column as std::str::FromStr>::from_str("id")
-        .map_err(|_| AppError::internal(anyhow::anyhow!("table without an id column")))
-}
-
-/// Updates a record of `W` at `expected_version`.
-async fn update<W: Writable>(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: i32,
-    fields: W::Fields,
-) -> AppResult<W> {
-    let actor = Actor::of(authorize(viewer)?);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<W::Entity>(&txn, W::TYPE_NAME, sourced_id).await?;
-    write::check_expected_version(
-        W::TYPE_NAME,
-        sourced_id,
-        old.version(),
-        Some(expected_version),
-    )?;
-    if old.status() != STATUS_ACTIVE {
-        return Err(super::deleted(W::TYPE_NAME, sourced_id));
-    }
-    let mut row = old.clone();
-    W::apply(&txn, &mut row, fields).await?;
-    W::check(&txn, &row).await?;
-    let version = write::update_versioned::<W::Entity>(
-        &txn,
-        VersionedUpdate {
-            type_name: W::TYPE_NAME,
-            sourced_id: sourced_id.to_owned(),
-            id: old.id(),
-            version: expected_version,
-            guard: Some(Expr::col(sea_orm::sea_query::Alias::new("status")).eq(STATUS_ACTIVE)),
-            set: row.columns(),
-        },
-        &actor,
-        now,
-    )
-    .await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            W::TYPE_NAME,
-            row.id(),
-            row.sourced_id(),
-            changes::UPDATE,
-            version,
-        )],
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(row.written(version, &actor, now))
-}
-
-/// Deletes a record of `W` (a tombstone) at `expected_version`.
-async fn delete<W: Writable>(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: i32,
-) -> AppResult<W> {
-    let actor = Actor::of(authorize(viewer)?);
-    let now = changes::now();
-    let txn = write::begin(db).await?;
-    let old = write::load_for_write::<W::Entity>(&txn, W::TYPE_NAME, sourced_id).await?;
-    write::check_expected_version(
-        W::TYPE_NAME,
-        sourced_id,
-        old.version(),
-        Some(expected_version),
-    )?;
-    if old.status() == STATUS_ACTIVE {
-        W::in_use(&txn, &old).await?;
-    }
-    let version = write::tombstone::<W::Entity>(
-        &txn,
-        W::TYPE_NAME,
-        old.id(),
-        sourced_id,
-        expected_version,
-        &actor,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(old.deleted(version, &actor, now))
-}
-
-/// Implements the common accessors of [`Writable`] for a model.
-macro_rules! common {
-    () => {
-        fn id(&self) -> i64 {
-            self.id
-        }
-        fn sourced_id(&self) -> &str {
-            &self.sourced_id
-        }
-        fn status(&self) -> &str {
-            &self.status
-        }
-        fn version(&self) -> i32 {
-            self.version
-        }
-        fn written(self, version: i32, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self {
-            Self {
-                version,
-                date_last_modified: now,
-                modified_by: Some(actor.subject.clone()),
-                ..self
-            }
-        }
-        fn deleted(self, version: i32, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self {
-            Self {
-                status: entity::STATUS_TOBEDELETED.to_owned(),
-                ..self.written(version, actor, now)
-            }
-        }
-    };
 }
 
 // ---------------------------------------------------------------- pathways
@@ -279,9 +70,13 @@ impl Writable for pathway::Model {
     type Entity = pathway::Entity;
     type Fields = PathwayFields;
     const TYPE_NAME: &'static str = PATHWAY;
-    common!();
+    type Writer = ();
 
-    fn blank(sourced_id: String, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self {
+    fn writer(viewer: &Viewer) -> AppResult<(&Principal, ())> {
+        Ok((authorize(viewer)?, ()))
+    }
+
+    fn blank(sourced_id: String, actor: &Actor, now: DateTime<Utc>, _writer: ()) -> Self {
         pathway::Model {
             id: 0,
             sourced_id,
@@ -401,7 +196,7 @@ pub async fn create_pathway(
     sourced_id: Option<&str>,
     fields: PathwayFields,
 ) -> AppResult<pathway::Model> {
-    create::<pathway::Model>(db, viewer, sourced_id, fields).await
+    super::create::<pathway::Model>(db, viewer, sourced_id, fields).await
 }
 
 /// Updates a pathway (plus `VERSION_CONFLICT`, `INVALID_TRANSITION` for a tombstone).
@@ -412,7 +207,7 @@ pub async fn update_pathway(
     expected_version: i32,
     fields: PathwayFields,
 ) -> AppResult<pathway::Model> {
-    update::<pathway::Model>(db, viewer, sourced_id, expected_version, fields).await
+    super::update::<pathway::Model>(db, viewer, sourced_id, expected_version, fields).await
 }
 
 /// Deletes a pathway (a tombstone); refused while in use.
@@ -422,7 +217,7 @@ pub async fn delete_pathway(
     sourced_id: &str,
     expected_version: i32,
 ) -> AppResult<pathway::Model> {
-    delete::<pathway::Model>(db, viewer, sourced_id, expected_version).await
+    super::delete::<pathway::Model>(db, viewer, sourced_id, expected_version).await
 }
 
 // ---------------------------------------------------------------- stages
@@ -445,9 +240,13 @@ impl Writable for pathway_stage::Model {
     type Entity = pathway_stage::Entity;
     type Fields = StageFields;
     const TYPE_NAME: &'static str = STAGE;
-    common!();
+    type Writer = ();
 
-    fn blank(sourced_id: String, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self {
+    fn writer(viewer: &Viewer) -> AppResult<(&Principal, ())> {
+        Ok((authorize(viewer)?, ()))
+    }
+
+    fn blank(sourced_id: String, actor: &Actor, now: DateTime<Utc>, _writer: ()) -> Self {
         pathway_stage::Model {
             id: 0,
             sourced_id,
@@ -586,7 +385,7 @@ pub async fn create_stage(
     sourced_id: Option<&str>,
     fields: StageFields,
 ) -> AppResult<pathway_stage::Model> {
-    create::<pathway_stage::Model>(db, viewer, sourced_id, fields).await
+    super::create::<pathway_stage::Model>(db, viewer, sourced_id, fields).await
 }
 
 /// Updates a pathway stage (plus `VERSION_CONFLICT`, `INVALID_TRANSITION` for a tombstone).
@@ -597,7 +396,7 @@ pub async fn update_stage(
     expected_version: i32,
     fields: StageFields,
 ) -> AppResult<pathway_stage::Model> {
-    update::<pathway_stage::Model>(db, viewer, sourced_id, expected_version, fields).await
+    super::update::<pathway_stage::Model>(db, viewer, sourced_id, expected_version, fields).await
 }
 
 /// Deletes a pathway stage (a tombstone); refused while in use.
@@ -607,7 +406,7 @@ pub async fn delete_stage(
     sourced_id: &str,
     expected_version: i32,
 ) -> AppResult<pathway_stage::Model> {
-    delete::<pathway_stage::Model>(db, viewer, sourced_id, expected_version).await
+    super::delete::<pathway_stage::Model>(db, viewer, sourced_id, expected_version).await
 }
 
 // ---------------------------------------------------------------- stage courses
@@ -626,9 +425,13 @@ impl Writable for stage_course::Model {
     type Entity = stage_course::Entity;
     type Fields = StageCourseFields;
     const TYPE_NAME: &'static str = STAGE_COURSE;
-    common!();
+    type Writer = ();
 
-    fn blank(sourced_id: String, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Self {
+    fn writer(viewer: &Viewer) -> AppResult<(&Principal, ())> {
+        Ok((authorize(viewer)?, ()))
+    }
+
+    fn blank(sourced_id: String, actor: &Actor, now: DateTime<Utc>, _writer: ()) -> Self {
         stage_course::Model {
             id: 0,
             sourced_id,
@@ -717,7 +520,7 @@ pub async fn create_stage_course(
     sourced_id: Option<&str>,
     fields: StageCourseFields,
 ) -> AppResult<stage_course::Model> {
-    create::<stage_course::Model>(db, viewer, sourced_id, fields).await
+    super::create::<stage_course::Model>(db, viewer, sourced_id, fields).await
 }
 
 /// Updates a stage course (plus `VERSION_CONFLICT`, `INVALID_TRANSITION` for a tombstone).
@@ -728,7 +531,7 @@ pub async fn update_stage_course(
     expected_version: i32,
     fields: StageCourseFields,
 ) -> AppResult<stage_course::Model> {
-    update::<stage_course::Model>(db, viewer, sourced_id, expected_version, fields).await
+    super::update::<stage_course::Model>(db, viewer, sourced_id, expected_version, fields).await
 }
 
 /// Deletes a stage course (a tombstone).
@@ -738,5 +541,5 @@ pub async fn delete_stage_course(
     sourced_id: &str,
     expected_version: i32,
 ) -> AppResult<stage_course::Model> {
-    delete::<stage_course::Model>(db, viewer, sourced_id, expected_version).await
+    super::delete::<stage_course::Model>(db, viewer, sourced_id, expected_version).await
 }
