@@ -1,5 +1,7 @@
-//! Writing the catalogue and calendar (DOMAIN.md areas A and B): organisations, academic
-//! sessions, cohorts and courses. One module per area; this one holds what they share.
+//! Writing the catalogue and calendar (DOMAIN.md areas A and B): organisations ([`orgs`]),
+//! academic sessions ([`calendar`]), courses and cohorts ([`courses`]), pathways, stages and
+//! stage courses ([`pathways`]). This module holds what they share. `docs/catalogue-writes.md`
+//! sums up who may write what and the rules.
 //!
 //! Every write follows [`super::write`]: the transaction takes the change-feed lock first, an
 //! update or delete names the version it read (`expectedVersion`) and the `UPDATE` checks it in
@@ -295,15 +297,16 @@ where
     W::apply(&txn, &mut row, fields).await?;
     W::may_write(writer, &row)?;
     W::check(&txn, &row).await?;
-    if write::load_for_write::<W::Entity>(&txn, W::TYPE_NAME, row.sourced_id())
-        .await
-        .is_ok()
-    {
-        return Err(write::duplicate(format!(
-            "a {} with sourcedId {} already exists",
-            W::TYPE_NAME,
-            row.sourced_id()
-        )));
+    match write::load_for_write::<W::Entity>(&txn, W::TYPE_NAME, row.sourced_id()).await {
+        Err(AppError::NotFound(_)) => {}
+        Err(other) => return Err(other),
+        Ok(_) => {
+            return Err(write::duplicate(format!(
+                "a {} with sourcedId {} already exists",
+                W::TYPE_NAME,
+                row.sourced_id()
+            )));
+        }
     }
     let id = <<W::Entity as EntityTrait>::Column as std::str::FromStr>::from_str("id")
         .map_err(|_| AppError::internal(anyhow::anyhow!("{} has no id", W::TYPE_NAME)))?;
