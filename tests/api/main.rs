@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod catalogue_write;
 mod clients;
 mod consents;
 mod course_enrollments_write;

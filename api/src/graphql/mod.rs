@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod catalogue_mutations;
 pub mod clients;
 pub mod common;
 pub mod connection;
@@ -52,6 +53,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     clients::ClientsMutation,
+    catalogue_mutations::CatalogueMutation,
     consents::ConsentsMutation,
     mentorships::MentorshipsMutation,
     offering_mutations::OfferingMutation,

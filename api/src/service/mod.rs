@@ -3,6 +3,7 @@
 //!
 //! [`AppResult`]: crate::error::AppResult
 
+pub mod catalogue;
 pub mod clients;
 pub mod consents;
 pub mod course_enrollments;

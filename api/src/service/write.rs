@@ -15,13 +15,14 @@ use chrono::{DateTime, Utc};
 use entity::status_history;
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 
 use crate::auth::Principal;
 use crate::changes::{self, Change};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::graphql::common::is_sourced_id;
+use crate::graphql::common::{is_sourced_id, sourced_id_of};
 
 /// Longest `reason` of a transition.
 pub const MAX_REASON_CHARS: usize = 1000;
@@ -337,6 +338,63 @@ pub async fn tombstone<E: EntityTrait>(
     Ok(version)
 }
 
+/// Largest `metadata` object, serialised (DOMAIN.md section 2).
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// A record's `metadata`: a JSON object of at most [`MAX_METADATA_BYTES`] serialised bytes.
+pub fn metadata(
+    value: Option<serde_json::Value>,
+    field: &str,
+) -> AppResult<Option<serde_json::Value>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if !value.is_object() {
+        return Err(AppError::bad_input(
+            field,
+            format!("`{field}` must be a JSON object"),
+        ));
+    }
+    if value.to_string().len() > MAX_METADATA_BYTES {
+        return Err(AppError::bad_input(
+            field,
+            format!("`{field}` takes at most {MAX_METADATA_BYTES} bytes of JSON"),
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// The row of `E` with this sourcedId, tombstones included (for an update or delete, which
+/// decide what a tombstone means for them); `NOT_FOUND` (named `type_name`) when there is none.
+pub async fn load_for_write<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    type_name: &str,
+    sourced_id: &str,
+) -> AppResult<E::Model> {
+    E::find()
+        .filter(Expr::col((E::default(), Alias::new("sourced_id"))).eq(sourced_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(type_name.to_owned()))
+}
+
+/// The active row of `E` an input field refers to, by global id or sourcedId: `BAD_USER_INPUT`
+/// on `field` when the id is malformed, of another type, unknown or a tombstone.
+pub async fn reference<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    type_name: &str,
+    field: &str,
+    id: &str,
+) -> AppResult<E::Model> {
+    let sourced_id = sourced_id_of(type_name, field, id)?;
+    E::find()
+        .filter(Expr::col((E::default(), Alias::new("sourced_id"))).eq(sourced_id.as_str()))
+        .filter(Expr::col((E::default(), Alias::new("status"))).eq(entity::STATUS_ACTIVE))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad_input(field, format!("no active {type_name} {sourced_id:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +422,15 @@ mod tests {
         );
         assert!(optional_text(Some("toolong"), "reason", 5).is_err());
         assert!(required_text(" ", "picsVersion", 5).is_err());
+    }
+
+    #[test]
+    fn metadata_is_an_object_of_at_most_16_kb() {
+        assert!(metadata(None, "metadata").is_ok());
+        assert!(metadata(Some(serde_json::json!({"a": 1})), "metadata").is_ok());
+        assert!(metadata(Some(serde_json::json!([1])), "metadata").is_err());
+        let big = "x".repeat(MAX_METADATA_BYTES);
+        assert!(metadata(Some(serde_json::json!({ "a": big })), "metadata").is_err());
     }
 
     #[test]
