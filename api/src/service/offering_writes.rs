@@ -213,25 +213,7 @@ impl Caller<'_> {
 
 /// `BAD_USER_INPUT` on `field` unless `metadata` is a JSON object of at most 16 KB.
 pub fn check_metadata(metadata: Option<&serde_json::Value>, field: &str) -> AppResult<()> {
-    let Some(value) = metadata else {
-        return Ok(());
-    };
-    if !value.is_object() {
-        return Err(AppError::bad_input(
-            field,
-            format!("`{field}` must be a JSON object"),
-        ));
-    }
-    let size = serde_json::to_string(value)
-        .map(|s| s.len())
-        .unwrap_or(usize::MAX);
-    if size > MAX_METADATA_BYTES {
-        return Err(AppError::bad_input(
-            field,
-            format!("`{field}` takes at most {MAX_METADATA_BYTES} bytes of JSON, got {size}"),
-        ));
-    }
-    Ok(())
+    metadata.map_or(Ok(()), |value| write::check_metadata(value, field))
 }
 
 /// `BAD_USER_INPUT` on `endDate` unless `start < end` (end dates are exclusive).

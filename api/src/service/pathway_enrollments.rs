@@ -288,22 +288,7 @@ pub enum Patch<T> {
 
 /// Checks a metadata value: a JSON object of at most 16 KB serialised.
 pub fn check_metadata(value: &serde_json::Value, field: &str) -> AppResult<()> {
-    if !value.is_object() {
-        return Err(AppError::bad_input(
-            field,
-            format!("`{field}` must be a JSON object"),
-        ));
-    }
-    let size = serde_json::to_string(value)
-        .map_err(AppError::internal)?
-        .len();
-    if size > MAX_METADATA_BYTES {
-        return Err(AppError::bad_input(
-            field,
-            format!("`{field}` takes at most {MAX_METADATA_BYTES} bytes of JSON, got {size}"),
-        ));
-    }
-    Ok(())
+    write::check_metadata(value, field)
 }
 
 /// The end date a terminal transition sets: today (Hong Kong), or the begin date when the

@@ -258,19 +258,7 @@ pub fn check_hkdse_year(year: i32, field: &str, today: NaiveDate) -> AppResult<i
 
 /// `metadata`: a JSON object of at most 16 KB (serialised).
 pub fn check_metadata(metadata: &Value, field: &str) -> AppResult<Value> {
-    if !metadata.is_object() {
-        return Err(AppError::bad_input(
-            field,
-            format!("`{field}` must be a JSON object"),
-        ));
-    }
-    let size = serde_json::to_vec(metadata).map_or(usize::MAX, |v| v.len());
-    if size > MAX_METADATA_BYTES {
-        return Err(AppError::bad_input(
-            field,
-            format!("`{field}` takes at most {MAX_METADATA_BYTES} bytes, got {size}"),
-        ));
-    }
+    write::check_metadata(metadata, field)?;
     Ok(metadata.clone())
 }
 

@@ -346,22 +346,29 @@ pub fn metadata(
     value: Option<serde_json::Value>,
     field: &str,
 ) -> AppResult<Option<serde_json::Value>> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
+    if let Some(value) = &value {
+        check_metadata(value, field)?;
+    }
+    Ok(value)
+}
+
+/// `BAD_USER_INPUT` on `field` unless `value` is a JSON object of at most
+/// [`MAX_METADATA_BYTES`] serialised bytes.
+pub fn check_metadata(value: &serde_json::Value, field: &str) -> AppResult<()> {
     if !value.is_object() {
         return Err(AppError::bad_input(
             field,
             format!("`{field}` must be a JSON object"),
         ));
     }
-    if value.to_string().len() > MAX_METADATA_BYTES {
+    let size = value.to_string().len();
+    if size > MAX_METADATA_BYTES {
         return Err(AppError::bad_input(
             field,
-            format!("`{field}` takes at most {MAX_METADATA_BYTES} bytes of JSON"),
+            format!("`{field}` takes at most {MAX_METADATA_BYTES} bytes of JSON, got {size}"),
         ));
     }
-    Ok(Some(value))
+    Ok(())
 }
 
 /// The row of `E` with this sourcedId, tombstones included (for an update or delete, which
