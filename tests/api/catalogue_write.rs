@@ -2019,3 +2019,42 @@ async fn two_concurrent_reparentings_never_make_a_cycle() {
         "{parents:?}"
     );
 }
+
+#[tokio::test]
+async fn without_an_expected_version_a_write_applies_to_the_current_version() {
+    // Arrange: an organisation updated once already (version 2).
+    let app = spawn_app().await;
+    let created = admin(
+        &app,
+        CREATE_ORG,
+        json!({ "sourcedId": "org-lww", "nameEn": "Last Writer", "orgType": "industryPartner" }),
+    )
+    .await;
+    assert_eq!(
+        written(&created, "createOrganization", "organization")["version"],
+        json!(1)
+    );
+    admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": "org-lww", "expectedVersion": 1, "nameZh": "最後" }),
+    )
+    .await;
+
+    // Act: an update and a delete that name no version.
+    let updated = admin(
+        &app,
+        UPDATE_ORG,
+        json!({ "organization": "org-lww", "nameEn": "Last Writer Wins" }),
+    )
+    .await;
+    let deleted = admin(&app, DELETE_ORG, json!({ "organization": "org-lww" })).await;
+
+    // Assert: both applied on top of the version they found.
+    let org = written(&updated, "updateOrganization", "organization");
+    assert_eq!(org["version"], json!(3));
+    assert_eq!(org["nameEn"], json!("Last Writer Wins"));
+    let org = written(&deleted, "deleteOrganization", "organization");
+    assert_eq!(org["version"], json!(4));
+    assert_eq!(org["status"], json!("TOBEDELETED"));
+}

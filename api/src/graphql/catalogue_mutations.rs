@@ -133,8 +133,9 @@ impl CreateOrganizationInput {
 pub struct UpdateOrganizationInput {
     /// The organisation (global id or sourcedId).
     pub organization: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
     /// English name (may not be null).
     pub name_en: MaybeUndefined<String>,
     /// Chinese name.
@@ -185,8 +186,9 @@ impl UpdateOrganizationInput {
 pub struct DeleteOrganizationInput {
     /// The organisation (global id or sourcedId).
     pub organization: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
 }
 
 payload!(
@@ -250,8 +252,9 @@ impl CreateAcademicSessionInput {
 pub struct UpdateAcademicSessionInput {
     /// The session (global id or sourcedId).
     pub academic_session: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
     /// Title (may not be null).
     pub title: MaybeUndefined<String>,
     /// Kind of session (may not be null).
@@ -290,8 +293,9 @@ impl UpdateAcademicSessionInput {
 pub struct DeleteAcademicSessionInput {
     /// The session (global id or sourcedId).
     pub academic_session: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
 }
 
 payload!(
@@ -343,8 +347,9 @@ impl CreateCohortInput {
 pub struct UpdateCohortInput {
     /// The cohort (global id or sourcedId).
     pub cohort: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
     /// The pathway (may not be null).
     pub pathway: MaybeUndefined<ID>,
     /// Code (may not be null).
@@ -374,8 +379,9 @@ impl UpdateCohortInput {
 pub struct DeleteCohortInput {
     /// The cohort (global id or sourcedId).
     pub cohort: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
 }
 
 payload!(
@@ -446,8 +452,9 @@ impl CreateCourseInput {
 pub struct UpdateCourseInput {
     /// The course (global id or sourcedId).
     pub course: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
     /// Course code (may not be null).
     pub course_code: MaybeUndefined<String>,
     /// Title (may not be null).
@@ -495,8 +502,9 @@ impl UpdateCourseInput {
 pub struct DeleteCourseInput {
     /// The course (global id or sourcedId).
     pub course: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
 }
 
 payload!(

@@ -336,7 +336,7 @@ pub async fn update<W: Writable>(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: W::Fields,
 ) -> AppResult<W> {
     let (principal, writer) = W::writer(viewer)?;
@@ -345,12 +345,7 @@ pub async fn update<W: Writable>(
     let txn = write::begin(db).await?;
     let old = write::load_for_write::<W::Entity>(&txn, W::TYPE_NAME, sourced_id).await?;
     W::may_write(writer, &old)?;
-    write::check_expected_version(
-        W::TYPE_NAME,
-        sourced_id,
-        old.version(),
-        Some(expected_version),
-    )?;
+    write::check_expected_version(W::TYPE_NAME, sourced_id, old.version(), expected_version)?;
     if old.status() != entity::STATUS_ACTIVE {
         return Err(deleted(W::TYPE_NAME, sourced_id));
     }
@@ -364,7 +359,7 @@ pub async fn update<W: Writable>(
             type_name: W::TYPE_NAME,
             sourced_id: sourced_id.to_owned(),
             id: old.pk(),
-            version: expected_version,
+            version: expected_version.unwrap_or(old.version()),
             guard: Some(Expr::col(Alias::new("status")).eq(entity::STATUS_ACTIVE)),
             set: row.columns(),
         },
@@ -395,7 +390,7 @@ pub async fn delete<W: Writable>(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<W> {
     let (principal, writer) = W::writer(viewer)?;
     let actor = Actor::of(principal);
@@ -403,12 +398,7 @@ pub async fn delete<W: Writable>(
     let txn = write::begin(db).await?;
     let old = write::load_for_write::<W::Entity>(&txn, W::TYPE_NAME, sourced_id).await?;
     W::may_write(writer, &old)?;
-    write::check_expected_version(
-        W::TYPE_NAME,
-        sourced_id,
-        old.version(),
-        Some(expected_version),
-    )?;
+    write::check_expected_version(W::TYPE_NAME, sourced_id, old.version(), expected_version)?;
     if old.status() == entity::STATUS_ACTIVE {
         W::in_use(&txn, &old).await?;
     }
@@ -417,7 +407,7 @@ pub async fn delete<W: Writable>(
         W::TYPE_NAME,
         old.pk(),
         sourced_id,
-        expected_version,
+        expected_version.unwrap_or(old.version()),
         &actor,
         now,
     )

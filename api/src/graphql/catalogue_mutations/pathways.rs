@@ -55,8 +55,9 @@ impl CreatePathwayInput {
 pub struct UpdatePathwayInput {
     /// The pathway (global id or sourcedId).
     pub pathway: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
     /// Code (may not be null).
     pub code: MaybeUndefined<String>,
     /// Title (may not be null).
@@ -92,8 +93,9 @@ impl UpdatePathwayInput {
 pub struct DeletePathwayInput {
     /// The pathway (global id or sourcedId).
     pub pathway: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
 }
 
 payload!(
@@ -155,8 +157,9 @@ impl CreatePathwayStageInput {
 pub struct UpdatePathwayStageInput {
     /// The stage (global id or sourcedId).
     pub pathway_stage: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
     /// The pathway.
     pub pathway: MaybeUndefined<ID>,
     /// Position, 1 to 99.
@@ -195,8 +198,9 @@ impl UpdatePathwayStageInput {
 pub struct DeletePathwayStageInput {
     /// The stage (global id or sourcedId).
     pub pathway_stage: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
 }
 
 payload!(
@@ -245,8 +249,9 @@ impl CreateStageCourseInput {
 pub struct UpdateStageCourseInput {
     /// The stage course (global id or sourcedId).
     pub stage_course: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
     /// The stage.
     pub stage: MaybeUndefined<ID>,
     /// The course.
@@ -273,8 +278,9 @@ impl UpdateStageCourseInput {
 pub struct DeleteStageCourseInput {
     /// The stage course (global id or sourcedId).
     pub stage_course: ID,
-    /// The version last read; another current version is `VERSION_CONFLICT`.
-    pub expected_version: i32,
+    /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+    /// changes. Without it the write applies to the current version (last writer wins).
+    pub expected_version: Option<i32>,
 }
 
 payload!(

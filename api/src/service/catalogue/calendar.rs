@@ -370,7 +370,7 @@ pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: SessionFields,
 ) -> AppResult<academic_session::Model> {
     super::update::<academic_session::Model>(db, viewer, sourced_id, expected_version, fields).await
@@ -382,7 +382,7 @@ pub async fn delete(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<academic_session::Model> {
     super::delete::<academic_session::Model>(db, viewer, sourced_id, expected_version).await
 }

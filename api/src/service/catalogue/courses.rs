@@ -300,7 +300,7 @@ pub async fn update_course(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: CourseFields,
 ) -> AppResult<course::Model> {
     super::update::<course::Model>(db, viewer, sourced_id, expected_version, fields).await
@@ -312,7 +312,7 @@ pub async fn delete_course(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<course::Model> {
     super::delete::<course::Model>(db, viewer, sourced_id, expected_version).await
 }
@@ -498,7 +498,7 @@ pub async fn update_cohort(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: CohortFields,
 ) -> AppResult<cohort::Model> {
     super::update::<cohort::Model>(db, viewer, sourced_id, expected_version, fields).await
@@ -510,7 +510,7 @@ pub async fn delete_cohort(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<cohort::Model> {
     super::delete::<cohort::Model>(db, viewer, sourced_id, expected_version).await
 }

@@ -362,7 +362,7 @@ pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: OrgFields,
 ) -> AppResult<org::Model> {
     super::update::<org::Model>(db, viewer, sourced_id, expected_version, fields).await
@@ -375,7 +375,7 @@ pub async fn delete(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<org::Model> {
     super::delete::<org::Model>(db, viewer, sourced_id, expected_version).await
 }

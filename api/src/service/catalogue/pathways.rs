@@ -204,7 +204,7 @@ pub async fn update_pathway(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: PathwayFields,
 ) -> AppResult<pathway::Model> {
     super::update::<pathway::Model>(db, viewer, sourced_id, expected_version, fields).await
@@ -215,7 +215,7 @@ pub async fn delete_pathway(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<pathway::Model> {
     super::delete::<pathway::Model>(db, viewer, sourced_id, expected_version).await
 }
@@ -393,7 +393,7 @@ pub async fn update_stage(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: StageFields,
 ) -> AppResult<pathway_stage::Model> {
     super::update::<pathway_stage::Model>(db, viewer, sourced_id, expected_version, fields).await
@@ -404,7 +404,7 @@ pub async fn delete_stage(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<pathway_stage::Model> {
     super::delete::<pathway_stage::Model>(db, viewer, sourced_id, expected_version).await
 }
@@ -528,7 +528,7 @@ pub async fn update_stage_course(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
     fields: StageCourseFields,
 ) -> AppResult<stage_course::Model> {
     super::update::<stage_course::Model>(db, viewer, sourced_id, expected_version, fields).await
@@ -539,7 +539,7 @@ pub async fn delete_stage_course(
     db: &DatabaseConnection,
     viewer: &Viewer,
     sourced_id: &str,
-    expected_version: i32,
+    expected_version: Option<i32>,
 ) -> AppResult<stage_course::Model> {
     super::delete::<stage_course::Model>(db, viewer, sourced_id, expected_version).await
 }
