@@ -1094,3 +1094,92 @@ async fn an_upsert_call_out_of_bounds_or_by_the_wrong_caller_writes_nothing() {
     assert_eq!(outcomes(&foreign), vec!["FAILED"]);
     assert_eq!(write_counts(&app.db).await, before);
 }
+
+#[tokio::test]
+async fn an_upsert_item_with_expected_version_applies_only_at_that_version_and_never_creates() {
+    // Arrange: seeded enrolments are at version 1.
+    let (app, w) = arrange().await;
+    let stale_before = enrollment_row(&app.db, "ce-stu-a-02").await.expect("row");
+    let mut new_item = enrolment(&w, 2, "off-open-a");
+    new_item["sourcedId"] = json!("ce-v-new");
+    new_item["expectedVersion"] = json!(1);
+    let items = json!([
+        // 0: the version read: applied.
+        { "sourcedId": "ce-stu-a-01", "contactHoursAttended": 99, "expectedVersion": 1 },
+        // 1: a stale version: not applied.
+        { "sourcedId": "ce-stu-a-02", "contactHoursAttended": 77, "expectedVersion": 3 },
+        // 2: a version for a key that matches nothing: not created.
+        new_item,
+        // 3: no version: values compared, applied.
+        { "sourcedId": "ce-stu-a-03", "contactHoursAttended": 42 },
+    ]);
+
+    // Act
+    let response = upsert(
+        &app,
+        &coordinator_token(&app, &w, 0),
+        json!({ "key": "SOURCED_ID", "items": items }),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(
+        outcomes(&response),
+        vec!["UPDATED", "FAILED", "FAILED", "UPDATED"],
+        "{:?}",
+        response.body
+    );
+    let payload = &response.data()["upsertCourseEnrollments"];
+    assert_eq!(
+        [
+            &payload["createdCount"],
+            &payload["updatedCount"],
+            &payload["unchangedCount"],
+            &payload["failedCount"]
+        ],
+        [&json!(0), &json!(2), &json!(0), &json!(2)]
+    );
+    assert_eq!(payload["results"][0]["courseEnrollment"]["version"], 2);
+    assert_eq!(
+        item_errors(&response, 1),
+        vec![
+            json!({ "field": ["input", "items", "1"], "code": "VERSION_CONFLICT",
+            "message": "CourseEnrollment ce-stu-a-02 is at version 1, not 3; read it again and retry" })
+        ]
+    );
+    assert!(payload["results"][1]["courseEnrollment"].is_null());
+    assert_eq!(
+        item_errors(&response, 2),
+        vec![json!({ "field": ["input", "items", "2", "expectedVersion"],
+            "code": "BAD_USER_INPUT",
+            "message": "no record matches the key; omit expectedVersion to create" })]
+    );
+    let applied = enrollment_row(&app.db, "ce-stu-a-01").await.expect("row");
+    assert_eq!(
+        (applied.version, applied.contact_hours_attended),
+        (2, Some(99.0))
+    );
+    let stale = enrollment_row(&app.db, "ce-stu-a-02").await.expect("row");
+    assert_eq!(
+        (stale.version, stale.contact_hours_attended),
+        (1, stale_before.contact_hours_attended)
+    );
+    assert!(enrollment_row(&app.db, "ce-v-new").await.is_none());
+    let unversioned = enrollment_row(&app.db, "ce-stu-a-03").await.expect("row");
+    assert_eq!(
+        (unversioned.version, unversioned.contact_hours_attended),
+        (2, Some(42.0))
+    );
+    let events: Vec<(String, String)> = change_events(&app.db)
+        .await
+        .into_iter()
+        .map(|e| (e.1, e.2))
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("ce-stu-a-01".to_owned(), "update".to_owned()),
+            ("ce-stu-a-03".to_owned(), "update".to_owned()),
+        ]
+    );
+}

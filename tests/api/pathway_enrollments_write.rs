@@ -1933,3 +1933,92 @@ async fn a_school_clients_transitions_are_recorded_with_the_client() {
                 "toStage": null, "reason": "family", "actor": client_id, "clientId": client_id })
     );
 }
+
+#[tokio::test]
+async fn an_upsert_item_with_expected_version_applies_only_at_that_version_and_never_creates() {
+    // Arrange
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    new_student(&app, &w, "up-1", 0).await;
+    let staff = staff_token(&app, &w);
+    let students = w.students_of(0);
+    let (matching, stale, unversioned) = (
+        &students[1].pathway_enrollment,
+        &students[2].pathway_enrollment,
+        &students[3].pathway_enrollment,
+    );
+    let matching_before = row(&app, matching.id).await;
+    let stale_before = row(&app, stale.id).await;
+    let unversioned_before = row(&app, unversioned.id).await;
+    let mut new_item = item("up-1", "pe-v-new");
+    new_item["expectedVersion"] = json!(1);
+    let items = json!([
+        // 0: the version read: applied.
+        { "sourcedId": matching.sourced_id, "metadata": { "sis": 1 },
+          "expectedVersion": matching_before.version },
+        // 1: a stale version: not applied.
+        { "sourcedId": stale.sourced_id, "metadata": { "sis": 2 },
+          "expectedVersion": stale_before.version + 3 },
+        // 2: a version for a key that matches nothing: not created.
+        new_item,
+        // 3: no version: values compared, applied.
+        { "sourcedId": unversioned.sourced_id, "metadata": { "sis": 3 } },
+    ]);
+    let before = counts(&app).await;
+
+    // Act
+    let p = upsert(
+        &app,
+        &staff,
+        json!({ "key": "SOURCED_ID", "school": SCHOOL_A, "items": items }),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(p["userErrors"], json!([]));
+    assert_eq!(outcomes(&p), ["UPDATED", "FAILED", "FAILED", "UPDATED"]);
+    assert_eq!(
+        (
+            p["createdCount"].clone(),
+            p["updatedCount"].clone(),
+            p["unchangedCount"].clone(),
+            p["failedCount"].clone()
+        ),
+        (json!(0), json!(2), json!(0), json!(2))
+    );
+    let r = &p["results"];
+    assert_eq!(
+        r[0]["pathwayEnrollment"]["version"],
+        matching_before.version + 1
+    );
+    assert_eq!(
+        r[1]["userErrors"],
+        json!([{ "field": ["input", "items", "1"], "code": "VERSION_CONFLICT",
+                 "message": format!(
+                     "PathwayEnrollment {} is at version {}, not {}; read it again and retry",
+                     stale.sourced_id, stale_before.version, stale_before.version + 3) }])
+    );
+    assert_eq!(r[1]["pathwayEnrollment"], Value::Null);
+    assert_eq!(
+        r[2]["userErrors"],
+        json!([{ "field": ["input", "items", "2", "expectedVersion"], "code": "BAD_USER_INPUT",
+                 "message": "no record matches the key; omit expectedVersion to create" }])
+    );
+    let applied = row(&app, matching.id).await;
+    assert_eq!(
+        (applied.version, applied.metadata),
+        (matching_before.version + 1, Some(json!({ "sis": 1 })))
+    );
+    let kept = row(&app, stale.id).await;
+    assert_eq!(
+        (kept.version, kept.metadata),
+        (stale_before.version, stale_before.metadata)
+    );
+    let changed = row(&app, unversioned.id).await;
+    assert_eq!(
+        (changed.version, changed.metadata),
+        (unversioned_before.version + 1, Some(json!({ "sis": 3 })))
+    );
+    // No enrolment or history row created; two update events.
+    assert_eq!(counts(&app).await, (before.0, before.1, before.2 + 2));
+}

@@ -556,3 +556,84 @@ async fn an_upserted_birth_date_that_ends_consent_pauses_and_revokes_like_an_upd
         (student.sourced_id.as_str(), Some(w.partners[0].id))
     );
 }
+
+#[tokio::test]
+async fn an_item_with_expected_version_applies_only_at_that_version_and_never_creates() {
+    // Arrange: seeded students are at version 1.
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let items = json!([
+        // 0: the version read: applied.
+        { "sourcedId": w.students[1].person.sourced_id, "preferredName": "Versioned",
+          "expectedVersion": 1 },
+        // 1: a stale version: not applied.
+        { "sourcedId": w.students[2].person.sourced_id, "preferredName": "Stale",
+          "expectedVersion": 7 },
+        // 2: a version for a key that matches nobody: not created.
+        { "sourcedId": "stu-v-new", "givenName": "New", "familyName": "Student",
+          "expectedVersion": 1 },
+        // 3: no version: values compared, applied.
+        { "sourcedId": w.students[3].person.sourced_id, "preferredName": "Unversioned" },
+    ]);
+
+    // Act
+    let response = upsert(
+        &app,
+        &coordinator_token(&app, &w, 0),
+        json!({ "key": "SOURCED_ID", "items": items }),
+    )
+    .await;
+
+    // Assert
+    let p = payload(&response);
+    assert_eq!(p["userErrors"], json!([]));
+    assert_eq!(
+        outcomes(&response),
+        vec!["UPDATED", "FAILED", "FAILED", "UPDATED"]
+    );
+    assert_eq!(
+        (
+            p["createdCount"].clone(),
+            p["updatedCount"].clone(),
+            p["unchangedCount"].clone(),
+            p["failedCount"].clone()
+        ),
+        (json!(0), json!(2), json!(0), json!(2))
+    );
+    let results = p["results"].as_array().expect("test step");
+    assert_eq!(results[0]["student"]["version"], 2);
+    assert_eq!(
+        results[1]["userErrors"],
+        json!([{ "field": ["input", "items", "1"], "code": "VERSION_CONFLICT",
+                 "message": format!("Person {} is at version 1, not 7; read it again and retry",
+                                    w.students[2].person.sourced_id) }])
+    );
+    assert_eq!(results[1]["student"], Value::Null);
+    assert_eq!(
+        results[2]["userErrors"],
+        json!([{ "field": ["input", "items", "2", "expectedVersion"], "code": "BAD_USER_INPUT",
+                 "message": "no record matches the key; omit expectedVersion to create" }])
+    );
+    let applied = row(&app, &w.students[1].person.sourced_id)
+        .await
+        .expect("test step");
+    assert_eq!(
+        (applied.version, applied.preferred_name.as_deref()),
+        (2, Some("Versioned"))
+    );
+    let stale = row(&app, &w.students[2].person.sourced_id)
+        .await
+        .expect("test step");
+    assert_eq!(
+        (stale.version, stale.preferred_name),
+        (1, w.students[2].preferred_name.clone())
+    );
+    assert!(row(&app, "stu-v-new").await.is_none());
+    let unversioned = row(&app, &w.students[3].person.sourced_id)
+        .await
+        .expect("test step");
+    assert_eq!(
+        (unversioned.version, unversioned.preferred_name.as_deref()),
+        (2, Some("Unversioned"))
+    );
+}

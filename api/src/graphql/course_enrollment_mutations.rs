@@ -195,6 +195,12 @@ pub struct CourseEnrollmentUpsertItem {
     /// Client extension object (at most 16 KB).
     #[graphql(default)]
     pub metadata: MaybeUndefined<Json<Value>>,
+    /// The enrolment's version as you read it; omit it to compare values only (a nightly
+    /// re-send needs no versions). Given, the item applies only while the stored enrolment is
+    /// at this version: otherwise it is `FAILED` with `VERSION_CONFLICT` (naming the current
+    /// version) and not applied. Given for a key that matches no enrolment, the item is
+    /// `FAILED` with `BAD_USER_INPUT` on `expectedVersion` (omit it to create).
+    pub expected_version: Option<i32>,
 }
 
 /// A batch of enrolments to create or update.
@@ -286,6 +292,7 @@ fn upsert_item(item: CourseEnrollmentUpsertItem) -> UpsertItem {
             contact_hours_attended: maybe(item.contact_hours_attended),
             metadata: maybe(item.metadata).map(|m| m.map(|j| j.0)),
             sourced_id: item.sourced_id.map(|s| s.trim().to_owned()),
+            expected_version: item.expected_version,
         },
     ))
 }
@@ -317,6 +324,7 @@ async fn create(ctx: &Context<'_>, input: CreateCourseEnrollmentInput) -> Result
         contact_hours_attended: Some(input.contact_hours_attended),
         metadata: Some(input.metadata.map(|m| m.0)),
         sourced_id: input.sourced_id,
+        expected_version: None,
     };
     let result = service::create(db(ctx).extend()?, viewer, &fields, school.as_deref()).await;
     Outcome::from_service(result)
@@ -496,7 +504,9 @@ impl CourseEnrollmentMutation {
     /// checked). A key repeated within the call fails the later item (`DUPLICATE`), as does a
     /// second item creating the same (person, offering, role, beginDate). An item equal to the
     /// stored enrolment is `UNCHANGED` (no write, no version bump, no event), so re-sending a
-    /// batch reports every item `UNCHANGED`. On update only `endDate`, `contactHoursAttended`
+    /// batch reports every item `UNCHANGED`. An item's optional `expectedVersion` guards it: a
+    /// stale one fails the item with `VERSION_CONFLICT`, one on a key that matches no enrolment
+    /// fails it with `BAD_USER_INPUT`. On update only `endDate`, `contactHoursAttended`
     /// and `metadata` change; omitted fields keep their value and null clears. Creation starts
     /// the lifecycle (`ENROLLED`, with its status history); `state` is never set here. With
     /// `EXTERNAL_ID`, keys are the caller's organisation's and a new enrolment's key is

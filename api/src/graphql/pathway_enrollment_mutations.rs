@@ -312,6 +312,12 @@ pub struct PathwayEnrollmentUpsertItem {
     pub begin_date: Option<Date>,
     /// Client extension object (at most 16 KB); null clears it.
     pub metadata: MaybeUndefined<Json<serde_json::Value>>,
+    /// The enrolment's version as you read it; omit it to compare values only (a nightly
+    /// re-send needs no versions). Given, the item applies only while the stored enrolment is
+    /// at this version: otherwise it is `FAILED` with `VERSION_CONFLICT` (naming the current
+    /// version) and not applied. Given for a key that matches no enrolment, the item is
+    /// `FAILED` with `BAD_USER_INPUT` on `expectedVersion` (omit it to create).
+    pub expected_version: Option<i32>,
 }
 
 /// A batch of pathway enrolments to create or update.
@@ -386,6 +392,7 @@ fn upsert_item(item: PathwayEnrollmentUpsertItem) -> AppResult<UpsertItem> {
         entry_stage: id("PathwayStage", "entryStage", item.entry_stage)?,
         begin_date: item.begin_date.map(|d| d.0),
         metadata: patch(item.metadata, |j| j.0),
+        expected_version: item.expected_version,
     })
 }
 
@@ -706,6 +713,9 @@ impl PathwayEnrollmentsMutation {
     /// repeated but never changed; `state` is never set here. An item equal to the stored
     /// enrolment is `UNCHANGED` (no write, no version bump, no event): re-sending a batch
     /// yields all `UNCHANGED`. A key repeated in one call fails the later item (`DUPLICATE`).
+    /// An item's optional `expectedVersion` guards it: a stale one fails the item with
+    /// `VERSION_CONFLICT`, one on a key that matches no enrolment fails it with
+    /// `BAD_USER_INPUT`.
     /// Who: as `createPathwayEnrollment`.
     async fn upsert_pathway_enrollments(
         &self,

@@ -370,6 +370,12 @@ pub struct StudentUpsertItem {
     pub enabled_user: MaybeUndefined<bool>,
     /// Free extension object, at most 16 KB.
     pub metadata: MaybeUndefined<Json<Value>>,
+    /// The student's version as you read it; omit it to compare values only (a nightly
+    /// re-send needs no versions). Given, the item applies only while the stored student is at
+    /// this version: otherwise it is `FAILED` with `VERSION_CONFLICT` (naming the current
+    /// version) and not applied. Given for a key that matches no student, the item is `FAILED`
+    /// with `BAD_USER_INPUT` on `expectedVersion` (omit it to create).
+    pub expected_version: Option<i32>,
 }
 
 /// A school's roster, or part of it.
@@ -461,6 +467,7 @@ fn student_item(item: StudentUpsertItem) -> StudentItem {
             item.expected_hkdse_year,
             item.metadata,
         ),
+        expected_version: item.expected_version,
     }
 }
 
@@ -971,7 +978,9 @@ impl PeopleMutation {
     /// student gets the Person, a primary `student` role at the school from today, and the
     /// external id. An item equal to the stored student is `UNCHANGED` (nothing written); a
     /// key repeated in the call fails the later item (`DUPLICATE`); a key naming someone who is
-    /// not an active student of the school fails with `NOT_FOUND`. Who: programme staff (naming
+    /// not an active student of the school fails with `NOT_FOUND`. An item's optional
+    /// `expectedVersion` guards it: a stale one fails the item with `VERSION_CONFLICT`, one on a
+    /// key that matches no student fails it with `BAD_USER_INPUT`. Who: programme staff (naming
     /// `school`), a schoolCoordinator or its school's client with `roster.write` (its own school
     /// only). Call-level user errors: `BAD_USER_INPUT` on `items` (0 or more than 1,000) or
     /// `school`.

@@ -179,6 +179,10 @@ pub struct EnrollmentFields {
     pub metadata: Option<Option<serde_json::Value>>,
     /// The sourcedId to give a new enrolment.
     pub sourced_id: Option<String>,
+    /// Upsert items only: the version the caller read. Given, the item applies only to an
+    /// enrolment still at that version (else `VERSION_CONFLICT`) and may not create
+    /// (`BAD_USER_INPUT`).
+    pub expected_version: Option<i32>,
 }
 
 /// A checked new row.
@@ -1227,13 +1231,22 @@ pub async fn upsert(
                     contact_hours_attended: item.contact_hours_attended,
                     metadata: item.metadata.clone(),
                 };
-                match check_same(&lookups, current, item).and_then(|()| changes.apply(current)) {
+                let checked = upsert::check_item_version(
+                    TYPE_NAME,
+                    Some((&current.sourced_id, current.version)),
+                    item.expected_version,
+                )
+                .and_then(|()| check_same(&lookups, current, item))
+                .and_then(|()| changes.apply(current));
+                match checked {
                     Err(error) => Plan::Failed(error),
                     Ok(None) => Plan::Unchanged(current.clone()),
                     Ok(Some(_)) => Plan::Update(current.clone(), changes),
                 }
             }
-            None => match lookups.check_new(caller.kind, item, school) {
+            None => match upsert::check_item_version(TYPE_NAME, None, item.expected_version)
+                .and_then(|()| lookups.check_new(caller.kind, item, school))
+            {
                 Err(error) => Plan::Failed(error),
                 Ok(row) if !batch_keys.insert(row.key()) => Plan::Failed(write::duplicate(
                     "an earlier item creates an enrolment of this person in this offering with \

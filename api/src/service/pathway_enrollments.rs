@@ -1355,6 +1355,9 @@ pub struct UpsertItem {
     pub entry_stage: Option<String>,
     pub begin_date: Option<NaiveDate>,
     pub metadata: Patch<serde_json::Value>,
+    /// The version the caller read. Given, the item applies only to an enrolment still at that
+    /// version (else `VERSION_CONFLICT`) and may not create (`BAD_USER_INPUT`).
+    pub expected_version: Option<i32>,
 }
 
 /// What happened to one item.
@@ -1425,7 +1428,8 @@ const CHUNK: usize = 500;
 /// is checked before anything is written; failed items are left out and reported, the others
 /// applied. Creation is `new → applied` with its guards and StatusHistory; updates change only
 /// cohort (while applied or offered), beginDate (while applied) and metadata; an item equal to
-/// the stored record is `UNCHANGED` (nothing written). `items` holds each item or the error its
+/// the stored record is `UNCHANGED` (nothing written); an item's `expectedVersion`, when
+/// given, must be the matched record's version and may not be given to create. `items` holds each item or the error its
 /// conversion already found. Call-level failures (`Err`): `BAD_USER_INPUT` on `items` (count),
 /// `school`, `key`; `FORBIDDEN` for other writers or another school.
 pub async fn upsert(
@@ -1915,6 +1919,11 @@ fn plan_item(
                 row.sourced_id
             )));
         }
+        upsert::check_item_version(
+            TYPE_NAME,
+            Some((&row.sourced_id, row.version)),
+            item.expected_version,
+        )?;
         // Fields fixed at creation may be repeated, never changed.
         let fixed = [
             ("student", student.is_some_and(|s| s != row.student_id)),
@@ -1954,6 +1963,7 @@ fn plan_item(
     }
 
     // Create: `new → applied` with its guards.
+    upsert::check_item_version(TYPE_NAME, None, item.expected_version)?;
     let student = student.ok_or_else(|| {
         AppError::bad_input(
             "student",

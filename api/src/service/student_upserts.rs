@@ -10,7 +10,10 @@
 //!   RoleAssignment at the school (primary, from today) and the ExternalId when one is given.
 //! - Known key, the person an active student of the school: **update** the fields given
 //!   (omitted keep their value, null clears); `UNCHANGED` when nothing differs (no write, no
-//!   version bump, no event).
+//!   version bump, no event). With the item's `expectedVersion`, only while the student is at
+//!   that version: else `FAILED` with `VERSION_CONFLICT` and nothing written for it.
+//! - Unknown key with `expectedVersion`: `FAILED` with `BAD_USER_INPUT` (nothing to be at a
+//!   version; omit it to create).
 //! - Known key, not a student of the school (or deleted): `FAILED` with `NOT_FOUND`, like an
 //!   unknown record, revealing nothing more.
 //! - A key repeated in one call: the later item is `FAILED` (`DUPLICATE`).
@@ -53,6 +56,9 @@ pub struct StudentItem {
     /// `(system, idType, identifier)` as given.
     pub external_id: Option<(String, String, String)>,
     pub fields: PersonPatch,
+    /// The version the caller read: when given, the item applies only to a student still at
+    /// that version (else `VERSION_CONFLICT`), and may not create (`BAD_USER_INPUT`).
+    pub expected_version: Option<i32>,
 }
 
 /// What happened to one item.
@@ -231,7 +237,13 @@ pub async fn upsert_students(
             }
             Some(row) => {
                 let old = PersonValues::of(row);
-                match old.patched(&item.fields, "", false, today) {
+                let checked = upsert::check_item_version(
+                    people::PERSON,
+                    Some((&row.sourced_id, row.version)),
+                    item.expected_version,
+                )
+                .and_then(|()| old.patched(&item.fields, "", false, today));
+                match checked {
                     Err(e) => Plan::Failed(e),
                     Ok(values) if values == old => Plan::Unchanged(Box::new(row.clone())),
                     Ok(values) => Plan::Update {
@@ -246,7 +258,10 @@ pub async fn upsert_students(
                 // The key names a person who is gone.
                 Plan::Failed(not_a_student(field))
             }
-            None => plan_create(key, &sourced[i], &keys[i], &by_sid, &by_key, item, today),
+            None => match upsert::check_item_version(people::PERSON, None, item.expected_version) {
+                Err(e) => Plan::Failed(e),
+                Ok(()) => plan_create(key, &sourced[i], &keys[i], &by_sid, &by_key, item, today),
+            },
         };
         plans[i] = Some(plan);
     }
