@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::Gql;
 
 /// The demo school whose coordinator pushes the roster.
-pub const SCHOOL_ORG: &str = "org-school-001";
+pub const SCHOOL_ORG: &str = "org-school-020";
 /// The external-key system the bench school uses.
 const SYSTEM: &str = "bench-sis";
 /// The school year the enrolments begin in.
@@ -33,7 +33,8 @@ const UPSERT_ENROLLMENTS: &str = "mutation($input: UpsertCourseEnrollmentsInput!
     userErrors { code message } \
     results { index outcome userErrors { code field message } } } }";
 
-const OFFERING: &str = "{ courseOfferings(first: 1, filter: { state: { in: [RUNNING, OPEN_FOR_ENROLMENT] } }) { \
+const OFFERING: &str = "query($school: ID!) { courseOfferings(first: 1, \
+    filter: { schoolOrg: { eq: $school }, state: { in: [RUNNING, OPEN_FOR_ENROLMENT] } }) { \
     edges { node { id sourcedId } } } }";
 
 const CHANGES: &str = "query($after: String, $until: String) { changes(after: $after, until: $until, first: 1000) { \
@@ -81,7 +82,7 @@ pub async fn run(
     }
     println!("==> write phase: roster of {roster} students in batches of {batch}");
     let offering = school
-        .post(&json!({ "query": OFFERING, "variables": {} }))
+        .post(&json!({ "query": OFFERING, "variables": { "school": SCHOOL_ORG } }))
         .await
         .map_err(anyhow::Error::msg)?;
     let offering_id = offering
@@ -379,7 +380,10 @@ async fn plain_insert_enrollments(
     .await?;
     let offering = id_of(
         db,
-        "SELECT min(id) FROM course_offering WHERE state IN ('running', 'open_for_enrolment')",
+        &format!(
+            "SELECT min(id) FROM course_offering WHERE state IN ('running', 'open_for_enrolment') \
+             AND school_org_id = {school}"
+        ),
     )
     .await?;
     let now = chrono::Utc::now();
