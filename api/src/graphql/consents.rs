@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use super::common::*;
 use super::connection::{db, viewer};
 use super::mentorships::Mentorship;
-use super::payload::{UserError, user_error};
+use super::payload::{UserError, failed};
 use super::people::{ConsentRecord, GiverRelationship};
-use crate::error::{AppError, AppResult, ResultExt};
+use crate::error::{AppResult, ResultExt};
 use crate::service::consents::{self as service, NewConsent};
 
 /// The consent to record.
@@ -74,13 +74,6 @@ pub struct WithdrawConsentRecordPayload {
     pub access_revoked: bool,
     /// Expected failures; nothing was written when there are any.
     pub user_errors: Vec<UserError>,
-}
-
-/// An expected failure as a one-error payload `P`, or the top-level error it must stay.
-fn failed<P: Default>(error: AppError, set: impl FnOnce(&mut P, UserError)) -> Result<P> {
-    let mut payload = P::default();
-    set(&mut payload, user_error(error).extend()?);
-    Ok(payload)
 }
 
 /// Converts the references of a new consent into sourcedIds.

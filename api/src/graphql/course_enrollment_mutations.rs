@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult, ResultExt};
 use crate::service::course_enrollments::{
     self as service, Action, EnrollmentChanges, EnrollmentFields, Key, PersonRef, UpsertItem,
 };
-use crate::service::upsert::{ExternalKey, Outcome as ItemOutcome};
+use crate::service::upsert::Outcome as ItemOutcome;
 
 /// The enrolment to create (state `ENROLLED`).
 #[derive(InputObject)]
@@ -250,16 +250,12 @@ fn enrollment_id(id: &ID) -> AppResult<String> {
     sourced_id_of("CourseEnrollment", "courseEnrollment", id.as_str())
 }
 
-fn external_key(input: &ExternalKeyInput, field: &str) -> AppResult<ExternalKey> {
-    ExternalKey::new(&input.system, &input.id_type, &input.identifier, field)
-}
-
 /// Converts one upsert item into the service's terms (ids to sourcedIds, keys checked).
 fn upsert_item(item: CourseEnrollmentUpsertItem) -> UpsertItem {
     let external = item
         .external_id
         .as_ref()
-        .map(|k| external_key(k, "externalId"))
+        .map(|k| k.key("externalId"))
         .transpose()?;
     let person = match (&item.person, &item.person_external_id) {
         (Some(_), Some(_)) => {
@@ -273,7 +269,7 @@ fn upsert_item(item: CourseEnrollmentUpsertItem) -> UpsertItem {
             "person",
             id.as_str(),
         )?)),
-        (None, Some(k)) => Some(PersonRef::External(external_key(k, "personExternalId")?)),
+        (None, Some(k)) => Some(PersonRef::External(k.key("personExternalId")?)),
         (None, None) => None,
     };
     let offering = item

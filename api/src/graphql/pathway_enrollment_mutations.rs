@@ -17,12 +17,12 @@ use crate::service::pathway_enrollments::{
     self as service, Action, AdvanceRequest, EnrollmentChanges, NewPathwayEnrollment, Patch,
     TransitionRequest, UpsertBy, UpsertItem,
 };
-use crate::service::upsert::{ExternalKey, Outcome};
+use crate::service::upsert::Outcome;
 
 /// An optional input value as a service patch: omitted keeps, null clears.
 fn patch<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Patch<U> {
     match value {
-        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Undefined => Patch::Unchanged,
         MaybeUndefined::Null => Patch::Clear,
         MaybeUndefined::Value(v) => Patch::Set(map(v)),
     }
@@ -364,10 +364,6 @@ pub struct UpsertPathwayEnrollmentsPayload {
 }
 
 /// A service external key from an input one (`field` is the item-relative path).
-fn external_key(input: &ExternalKeyInput, field: &str) -> AppResult<ExternalKey> {
-    ExternalKey::new(&input.system, &input.id_type, &input.identifier, field)
-}
-
 /// Converts one upsert item's references and keys; an error becomes the item's failure.
 fn upsert_item(item: PathwayEnrollmentUpsertItem) -> AppResult<UpsertItem> {
     let id = |type_name: &str, field: &str, id: Option<ID>| {
@@ -379,13 +375,13 @@ fn upsert_item(item: PathwayEnrollmentUpsertItem) -> AppResult<UpsertItem> {
         external_id: item
             .external_id
             .as_ref()
-            .map(|k| external_key(k, "externalId"))
+            .map(|k| k.key("externalId"))
             .transpose()?,
         student: id("Person", "student", item.student)?,
         student_external_id: item
             .student_external_id
             .as_ref()
-            .map(|k| external_key(k, "studentExternalId"))
+            .map(|k| k.key("studentExternalId"))
             .transpose()?,
         pathway: id("Pathway", "pathway", item.pathway)?,
         cohort: id("Cohort", "cohort", item.cohort)?,

@@ -152,6 +152,18 @@ pub struct ExternalKeyInput {
     pub identifier: String,
 }
 
+impl ExternalKeyInput {
+    /// The key, checked (1 to 255 characters per part); `field` is its input path.
+    pub fn key(&self, field: &str) -> crate::error::AppResult<crate::service::upsert::ExternalKey> {
+        crate::service::upsert::ExternalKey::new(
+            &self.system,
+            &self.id_type,
+            &self.identifier,
+            field,
+        )
+    }
+}
+
 /// The user error of one upsert item: the field path starts `["input", "items", "<index>"]`.
 /// Errors that are not expected failures stay top-level errors (`Err`).
 pub fn item_error(index: usize, error: AppError) -> Result<UserError, AppError> {
@@ -162,4 +174,16 @@ pub fn item_error(index: usize, error: AppError) -> Result<UserError, AppError> 
     }
     user.field = Some(path);
     Ok(user)
+}
+
+/// An expected failure as a one-error payload `P` (the error placed by `set`), or the top-level
+/// error it must stay.
+pub fn failed<P: Default>(
+    error: AppError,
+    set: impl FnOnce(&mut P, UserError),
+) -> async_graphql::Result<P> {
+    use crate::error::ResultExt;
+    let mut payload = P::default();
+    set(&mut payload, user_error(error).extend()?);
+    Ok(payload)
 }

@@ -9,9 +9,7 @@ use serde_json::Value;
 use super::common::*;
 use super::connection::{db, viewer};
 use super::mentorships::Mentorship;
-use super::payload::{
-    ExternalKeyInput, UpsertKey, UpsertOutcome, UserError, item_error, user_error,
-};
+use super::payload::{ExternalKeyInput, UpsertKey, UpsertOutcome, UserError, failed, item_error};
 use super::people::{ExternalId, GuardianLink, Person, RoleAssignment, RoleType};
 use crate::error::{AppError, AppResult, ErrorCode, ResultExt};
 use crate::service::people::{
@@ -20,13 +18,6 @@ use crate::service::people::{
 };
 use crate::service::student_upserts::{self as upserts, Key, StudentItem};
 use crate::service::upsert::Outcome;
-
-/// An expected failure as a one-error payload `P`, or the top-level error it must stay.
-fn failed<P: Default>(error: AppError, set: impl FnOnce(&mut P, UserError)) -> Result<P> {
-    let mut payload = P::default();
-    set(&mut payload, user_error(error).extend()?);
-    Ok(payload)
-}
 
 /// An omitted / null / value input field as a service patch.
 fn patch<T, U>(field: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Patch<U> {

@@ -42,16 +42,7 @@ pub const MAX_LIST_ITEMS: usize = 50;
 /// Earliest and latest plausible school or HKDSE year.
 pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
-/// Whether `text` is `ext:` followed by 1 to 250 of `[A-Za-z0-9._-]` (an extension value).
-pub fn is_extension(text: &str) -> bool {
-    text.strip_prefix("ext:").is_some_and(|rest| {
-        !rest.is_empty()
-            && rest.len() <= 250
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    })
-}
+pub use super::write::is_extension;
 
 /// A value of an *(ext)* vocabulary: one of `allowed` or an `ext:` extension.
 pub fn extensible(text: &str, field: &str, allowed: &[&str]) -> AppResult<String> {

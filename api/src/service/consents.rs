@@ -62,13 +62,7 @@ pub fn is_purpose(purpose: &str) -> bool {
     if PURPOSES.contains(&purpose) {
         return true;
     }
-    purpose.strip_prefix("ext:").is_some_and(|rest| {
-        !rest.is_empty()
-            && rest.len() <= 250
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    })
+    write::is_extension(purpose)
 }
 
 /// Who may write consents, and for whom.

@@ -425,7 +425,7 @@ pub async fn transition(
         now,
     )
     .await?;
-    write::record_transition(
+    write::transitioned(
         &txn,
         Transition {
             entity_type: TYPE_NAME,
@@ -434,19 +434,9 @@ pub async fn transition(
             to,
             reason: reason.as_deref(),
         },
+        &current.sourced_id,
+        version,
         &actor,
-        now,
-    )
-    .await?;
-    write::emit(
-        &txn,
-        &[write::change(
-            TYPE_NAME,
-            current.id,
-            &current.sourced_id,
-            changes::UPDATE,
-            version,
-        )],
         now,
     )
     .await?;

@@ -277,14 +277,7 @@ pub fn authorize_delete(viewer: &Viewer) -> AppResult<()> {
     }
 }
 
-/// A change of an optional field: keep, clear (explicit null) or set.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum Patch<T> {
-    #[default]
-    Keep,
-    Clear,
-    Set(T),
-}
+pub use super::write::Patch;
 
 /// Checks a metadata value: a JSON object of at most 16 KB serialised.
 pub fn check_metadata(value: &serde_json::Value, field: &str) -> AppResult<()> {
@@ -699,7 +692,7 @@ fn diff(
         set.push((pathway_enrollment::Column::BeginDate, Expr::value(begin)));
     }
     match metadata {
-        Patch::Keep => {}
+        Patch::Unchanged => {}
         Patch::Clear if row.metadata.is_none() => {}
         Patch::Clear => set.push((
             pathway_enrollment::Column::Metadata,
@@ -732,7 +725,7 @@ fn applied(
         row.begin_date = b;
     }
     match metadata {
-        Patch::Keep => {}
+        Patch::Unchanged => {}
         Patch::Clear => row.metadata = None,
         Patch::Set(v) => row.metadata = Some(v.clone()),
     }

@@ -124,39 +124,7 @@ pub fn authorize_guardian_links(viewer: &Viewer) -> AppResult<Writer> {
 // ---------------------------------------------------------------------------------------------
 // Field rules.
 
-/// One field of an update: omitted (unchanged), an explicit null (cleared), or a value.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum Patch<T> {
-    #[default]
-    Unchanged,
-    Clear,
-    Set(T),
-}
-
-impl<T> Patch<T> {
-    pub fn is_given(&self) -> bool {
-        !matches!(self, Patch::Unchanged)
-    }
-
-    pub fn as_ref(&self) -> Patch<&T> {
-        match self {
-            Patch::Unchanged => Patch::Unchanged,
-            Patch::Clear => Patch::Clear,
-            Patch::Set(v) => Patch::Set(v),
-        }
-    }
-}
-
-/// Whether `text` is an `ext:[A-Za-z0-9._-]+` extension value.
-pub fn is_extension(text: &str) -> bool {
-    text.strip_prefix("ext:").is_some_and(|rest| {
-        !rest.is_empty()
-            && rest.len() <= 250
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    })
-}
+pub use super::write::{Patch, is_extension};
 
 /// Whether `role` is a DOMAIN.md section 4 role or an extension.
 pub fn is_role(role: &str) -> bool {

@@ -24,6 +24,40 @@ use crate::changes::{self, Change};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::graphql::common::{is_sourced_id, sourced_id_of};
 
+/// One field of an update: omitted (unchanged), an explicit null (cleared), or a value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Patch<T> {
+    #[default]
+    Unchanged,
+    Clear,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    pub fn is_given(&self) -> bool {
+        !matches!(self, Patch::Unchanged)
+    }
+
+    pub fn as_ref(&self) -> Patch<&T> {
+        match self {
+            Patch::Unchanged => Patch::Unchanged,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(v) => Patch::Set(v),
+        }
+    }
+}
+
+/// Whether `text` is an `ext:[A-Za-z0-9._-]+` extension value.
+pub fn is_extension(text: &str) -> bool {
+    text.strip_prefix("ext:").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 250
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    })
+}
+
 /// Longest `reason` of a transition.
 pub const MAX_REASON_CHARS: usize = 1000;
 /// Longest text of a 255-character column.
@@ -260,6 +294,31 @@ pub async fn record_transition(
     .exec_without_returning(db)
     .await?;
     Ok(())
+}
+
+/// An accepted transition of a record now at `version`: its StatusHistory row and its
+/// `update` change event, in the writing transaction.
+pub async fn transitioned(
+    db: &impl ConnectionTrait,
+    transition: Transition<'_>,
+    sourced_id: &str,
+    version: i32,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    record_transition(db, transition, actor, at).await?;
+    emit(
+        db,
+        &[change(
+            transition.entity_type,
+            transition.entity_id,
+            sourced_id,
+            changes::UPDATE,
+            version,
+        )],
+        at,
+    )
+    .await
 }
 
 /// A change event of a record (no audience).
