@@ -577,6 +577,22 @@ async fn withdrawing_a_consent_records_who_when_and_why_and_emits_an_update() {
         Some(w.school_people[0].coordinator.sourced_id.as_str())
     );
     assert_eq!(steps[0].client_id, None);
+    let read = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on ConsentRecord {
+               statusHistory { fromState toState reason actor clientId } } } }",
+            json!({ "id": consent.gid() }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        read.data()["node"]["statusHistory"],
+        json!([{ "fromState": "active", "toState": "withdrawn",
+                 "reason": "Letter from the student",
+                 "actor": w.school_people[0].coordinator.sourced_id, "clientId": null }]),
+        "{:?}",
+        read.body
+    );
     let feed = events(&app).await;
     assert_eq!(feed.len(), before + 1);
     let event = feed.last().unwrap();
@@ -953,4 +969,73 @@ async fn withdrawing_another_partners_consent_leaves_this_partners_mentorship_al
         .map(|e| e.audience_org_id)
         .collect();
     assert_eq!(revoked, vec![Some(w.partners[1].id)]);
+}
+
+#[tokio::test]
+async fn a_partner_sees_that_its_consent_exists_but_not_its_history() {
+    // Arrange: a consent for partner X, whose mentor mentors the student, withdrawn by the
+    // school (one history row; the mentorship is paused, so X still sees the record exists).
+    let app = spawn_app().await;
+    let w = seed_world(&app.db).await;
+    let student = &w.students_of(0)[3].person;
+    add_mentorship(
+        &app.db,
+        "ms-history",
+        &w.mentor,
+        student,
+        &w.partners[0],
+        &w.pathway,
+        "active",
+    )
+    .await;
+    let consent = add_consent(
+        &app.db,
+        "consent-x-history",
+        student,
+        student,
+        "self",
+        "shareWithPartnerMentor",
+        Some(&w.partners[0]),
+    )
+    .await;
+    let response = withdraw(
+        &app,
+        &coordinator_token(&app, &w, 0),
+        json!({ "consentRecord": consent.gid(), "reason": "Letter from the student" }),
+    )
+    .await;
+    assert_eq!(
+        response.data()["withdrawConsentRecord"]["userErrors"],
+        json!([])
+    );
+    let query = "query($id: ID!) { node(id: $id) { ... on ConsentRecord {
+                   sourcedId evidenceRef statusHistory { toState reason } } } }";
+
+    // Act
+    let partner = app
+        .gql(
+            query,
+            json!({ "id": consent.gid() }),
+            Some(&partner_token(&app, &w)),
+        )
+        .await;
+    let office = app
+        .gql(
+            query,
+            json!({ "id": consent.gid() }),
+            Some(&app.admin_token()),
+        )
+        .await;
+
+    // Assert: existence only for the partner; the whole history for the office.
+    assert_eq!(
+        partner.data()["node"],
+        json!({ "sourcedId": "consent-x-history", "evidenceRef": null, "statusHistory": [] }),
+        "{:?}",
+        partner.body
+    );
+    assert_eq!(
+        office.data()["node"]["statusHistory"],
+        json!([{ "toState": "withdrawn", "reason": "Letter from the student" }])
+    );
 }

@@ -281,6 +281,26 @@ async fn the_lifecycle_runs_for_programme_and_provider_staff_with_history_and_ev
             (Some("running"), "completed", Some("step 3"), Some("prov-1")),
         ]
     );
+    // The same history through the API's `statusHistory`.
+    let read = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on CourseOffering {
+               statusHistory { fromState toState reason actor } } } }",
+            json!({ "id": offering.gid() }),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(
+        read.data()["node"]["statusHistory"],
+        json!([
+            { "fromState": "planned", "toState": "open_for_enrolment", "reason": "step 1", "actor": "prov-1" },
+            { "fromState": "open_for_enrolment", "toState": "running", "reason": "step 2",
+              "actor": w.staff.sourced_id },
+            { "fromState": "running", "toState": "completed", "reason": "step 3", "actor": "prov-1" },
+        ]),
+        "{:?}",
+        read.body
+    );
     let events: Vec<(String, i32)> = change_events(&app.db)
         .await
         .into_iter()

@@ -344,6 +344,12 @@ impl CourseOffering {
         required_enum(&self.row.state)
     }
 
+    /// Every accepted lifecycle transition, oldest first: who, through which client, when and
+    /// why.
+    async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<super::history::StatusChange>> {
+        super::history::of::<course_offering::Entity>(ctx, self.row.id).await
+    }
+
     /// Enrolments in this offering, within the caller's reach.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn enrollments(

@@ -1,26 +1,22 @@
 //! Pathway and course enrolments (DOMAIN.md area B) and their status history.
 
-use std::collections::HashMap;
-use std::marker::PhantomData;
-
-use async_graphql::dataloader::Loader;
-use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{
     cohort, course_enrollment, course_offering, org, pathway, pathway_enrollment, pathway_stage,
-    person, status_history,
+    person,
 };
-use sea_orm::{Condition, DatabaseConnection};
+use sea_orm::Condition;
 
 use super::common::*;
-use super::connection::{Conn, ListArgs, load_one, load_optional, request};
+use super::connection::{Conn, ListArgs, load_one, load_optional};
 use super::courses::CourseOffering;
+use super::history::StatusChange;
 use super::orgs::Organization;
 use super::pathways::{Cohort, Pathway, PathwayStage};
 use super::people::Person;
 use super::record::{enum_of, list, list_inputs, page_cost, record_object, required_enum};
-use crate::error::{AppError, ResultExt};
-use crate::service;
+use crate::error::ResultExt;
 
 db_enum!(
     /// Lifecycle state of a pathway enrolment (DOMAIN.md area B).
@@ -97,74 +93,6 @@ db_enum!(
         Transferred = "transferred",
     }
 );
-
-/// One accepted lifecycle transition or stage change.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct StatusChange {
-    /// State before (null for the first).
-    pub from_state: Option<String>,
-    /// State after.
-    pub to_state: String,
-    /// Stage before, for a stage change.
-    pub from_stage: Option<String>,
-    /// Stage after, for a stage change.
-    pub to_stage: Option<String>,
-    /// Why.
-    pub reason: Option<String>,
-    /// When (UTC).
-    pub at: DateTime<Utc>,
-    /// Who: a person's sourcedId or a client id.
-    pub actor: Option<String>,
-    /// The integration client, when one made the change.
-    pub client_id: Option<String>,
-}
-
-impl From<status_history::Model> for StatusChange {
-    fn from(m: status_history::Model) -> Self {
-        StatusChange {
-            from_state: m.from_state,
-            to_state: m.to_state,
-            from_stage: m.from_stage,
-            to_stage: m.to_stage,
-            reason: m.reason,
-            at: m.at,
-            actor: m.actor,
-            client_id: m.client_id,
-        }
-    }
-}
-
-/// Loads status history of one entity type, oldest first, in one statement per batch.
-pub struct HistoryByEntity<const PATHWAY: bool> {
-    db: DatabaseConnection,
-    _p: PhantomData<()>,
-}
-
-impl<const PATHWAY: bool> Loader<i64> for HistoryByEntity<PATHWAY> {
-    type Value = Vec<status_history::Model>;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, AppError> {
-        let entity_type = if PATHWAY {
-            "PathwayEnrollment"
-        } else {
-            "CourseEnrollment"
-        };
-        service::history::of(&self.db, entity_type, keys).await
-    }
-}
-
-async fn history<const PATHWAY: bool>(ctx: &Context<'_>, id: i64) -> Result<Vec<StatusChange>> {
-    let loader = request(ctx)
-        .extend()?
-        .loaders
-        .get(|db, _| HistoryByEntity::<PATHWAY> {
-            db,
-            _p: PhantomData,
-        });
-    let rows = loader.load_one(id).await.extend()?.unwrap_or_default();
-    Ok(rows.into_iter().map(StatusChange::from).collect())
-}
 
 filter_input!(
     /// Filter on pathway enrolments.
@@ -285,7 +213,7 @@ impl PathwayEnrollment {
 
     /// Every accepted transition and stage change, oldest first.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>> {
-        history::<true>(ctx, self.row.id).await
+        super::history::of::<pathway_enrollment::Entity>(ctx, self.row.id).await
     }
 }
 
@@ -399,7 +327,7 @@ impl CourseEnrollment {
 
     /// Every accepted transition, oldest first.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>> {
-        history::<false>(ctx, self.row.id).await
+        super::history::of::<course_enrollment::Entity>(ctx, self.row.id).await
     }
 }
 

@@ -3,17 +3,14 @@
 //! `endMentorship` and `cancelMentorship` mutations. Rules and roles are in
 //! [`crate::service::mentorships`].
 
-use std::collections::HashMap;
-
-use async_graphql::dataloader::Loader;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{mentorship, org, pathway, person, status_history};
-use sea_orm::{Condition, DatabaseConnection};
+use entity::{mentorship, org, pathway, person};
+use sea_orm::Condition;
 
 use super::common::*;
-use super::connection::{Conn, ListArgs, db, load_one, request, viewer};
-use super::enrollments::StatusChange;
+use super::connection::{Conn, ListArgs, db, load_one, viewer};
+use super::history::StatusChange;
 use super::orgs::Organization;
 use super::pathways::Pathway;
 use super::payload::{UserError, user_error};
@@ -99,20 +96,6 @@ record_object!(
     Mentorship(mentorship::Model)
 );
 
-/// Loads mentorship status history, oldest first, one statement per batch.
-pub struct MentorshipHistory {
-    db: DatabaseConnection,
-}
-
-impl Loader<i64> for MentorshipHistory {
-    type Value = Vec<status_history::Model>;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, AppError> {
-        crate::service::history::of(&self.db, service::TYPE_NAME, keys).await
-    }
-}
-
 #[ComplexObject]
 impl Mentorship {
     /// The mentor; null when the caller may not see them.
@@ -166,16 +149,7 @@ impl Mentorship {
 
     /// Every accepted transition, oldest first: who, through which client, when and why.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>> {
-        let loader = request(ctx)
-            .extend()?
-            .loaders
-            .get(|db, _| MentorshipHistory { db });
-        let rows = loader
-            .load_one(self.row.id)
-            .await
-            .extend()?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(StatusChange::from).collect())
+        super::history::of::<mentorship::Entity>(ctx, self.row.id).await
     }
 }
 

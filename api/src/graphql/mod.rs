@@ -12,6 +12,7 @@ pub mod course_enrollment_mutations;
 pub mod courses;
 pub mod enrollments;
 pub mod feed;
+pub mod history;
 pub mod limits;
 pub mod mentorships;
 pub mod node;

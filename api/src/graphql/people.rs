@@ -861,6 +861,16 @@ impl ConsentRecord {
     async fn is_active(&self) -> bool {
         self.row.status == entity::STATUS_ACTIVE && self.row.withdrawn_at.is_none()
     }
+
+    /// Recording and withdrawal, oldest first: who, through which client, when and why. Empty
+    /// for partners, who see only that the consent exists.
+    async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<super::history::StatusChange>> {
+        let viewer = viewer(ctx).extend()?;
+        if access::Reach::of(viewer).is_partner_side() {
+            return Ok(Vec::new());
+        }
+        super::history::of::<consent_record::Entity>(ctx, self.row.id).await
+    }
 }
 
 #[derive(Default)]
