@@ -4,7 +4,7 @@
 //! date-of-birth write that ends effective consent pauses mentorships and revokes the partner's
 //! access in the same transaction.
 
-use entity::{external_id, guardian_link, mentorship, person, role_assignment};
+use entity::{external_id, guardian_link, mentorship, person, role_assignment, status_history};
 use integration_tests::fixtures::{
     OFFICE, PARTNER_X, Ref, SCHOOL_A, SCHOOL_B, World, add_mentorship, seed_world, tombstone,
 };
@@ -1032,13 +1032,28 @@ const PARTNER_READ: &str =
 
 /// Asserts the effect of a write that ended effective consent: paused mentorship, an
 /// `accessRevoked` event for partner X in the change feed, and the partner's lost sight.
-async fn assert_revoked(app: &TestApp, w: &World, mentorship_ref: &Ref, from_seq: i64) {
+async fn assert_revoked(
+    app: &TestApp,
+    w: &World,
+    mentorship_ref: &Ref,
+    from_seq: i64,
+    reason: &str,
+) {
     let row = mentorship::Entity::find_by_id(mentorship_ref.id)
         .one(&app.db)
         .await
         .expect("test step")
         .expect("test step");
     assert_eq!((row.state.as_str(), row.version), ("paused", 2));
+    let pause = status_history::Entity::find()
+        .filter(status_history::Column::EntityType.eq("Mentorship"))
+        .filter(status_history::Column::EntityId.eq(mentorship_ref.id))
+        .filter(status_history::Column::ToState.eq("paused"))
+        .one(&app.db)
+        .await
+        .expect("test step")
+        .expect("a pause in the history");
+    assert_eq!(pause.reason.as_deref(), Some(reason));
     let revoked: Vec<_> = events(app)
         .await
         .into_iter()
@@ -1100,7 +1115,14 @@ async fn deleting_the_guardian_link_of_a_minor_ends_consent_pauses_and_revokes()
         payload["pausedMentorships"],
         json!([{ "sourcedId": "mentorship-a-01", "state": "PAUSED", "version": 2 }])
     );
-    assert_revoked(&app, &w, &mentorship_ref, from).await;
+    assert_revoked(
+        &app,
+        &w,
+        &mentorship_ref,
+        from,
+        "effective consent ended: a guardian link with parental responsibility changed",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1127,7 +1149,14 @@ async fn taking_parental_responsibility_away_ends_consent_pauses_and_revokes() {
     assert_eq!(payload["userErrors"], json!([]));
     assert_eq!(payload["guardianLink"]["hasParentalResponsibility"], false);
     assert_eq!(payload["accessRevoked"], true);
-    assert_revoked(&app, &w, &mentorship_ref, from).await;
+    assert_revoked(
+        &app,
+        &w,
+        &mentorship_ref,
+        from,
+        "effective consent ended: a guardian link with parental responsibility changed",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1153,7 +1182,14 @@ async fn a_birth_date_that_makes_the_student_a_minor_without_guardian_consent_re
     let payload = &response.data()["updatePerson"];
     assert_eq!(payload["userErrors"], json!([]));
     assert_eq!(payload["accessRevoked"], true);
-    assert_revoked(&app, &w, &mentorship_ref, from).await;
+    assert_revoked(
+        &app,
+        &w,
+        &mentorship_ref,
+        from,
+        "effective consent ended: the date of birth changed",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -455,6 +455,7 @@ pub async fn withdraw(
             consent.student_id,
             org,
             effective_before,
+            mentorships::CONSENT_WITHDRAWN,
             &actor,
             now,
             today,
@@ -507,6 +508,7 @@ pub async fn recheck_partner_access(
     student: i64,
     partner: i64,
     was_effective: bool,
+    reason: &'static str,
     actor: &Actor,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -523,7 +525,7 @@ pub async fn recheck_partner_access(
         return Ok(Revocation::default());
     }
     let (paused, mut events) =
-        mentorships::pause_for_withdrawn_consent(txn, student, partner, actor, at).await?;
+        mentorships::pause_for_lost_consent(txn, student, partner, reason, actor, at).await?;
     let mut access_revoked = false;
     if was_effective {
         let row = person::Entity::find_by_id(student)

@@ -8,7 +8,7 @@
 //!
 //! **Consent gate.** Activation and resumption need effective shareWithPartnerMentor consent for
 //! the mentorship's partner (checked in the writing transaction); a withdrawal that ends that
-//! consent pauses the active mentorships ([`pause_for_withdrawn_consent`]).
+//! consent pauses the active mentorships ([`pause_for_lost_consent`]).
 //!
 //! Every accepted transition writes StatusHistory (who, client, when, why) and a change event;
 //! an illegal one is `INVALID_TRANSITION` and writes nothing.
@@ -40,6 +40,11 @@ pub const CANCELLED: &str = "cancelled";
 
 /// Reason recorded when a consent withdrawal pauses a mentorship.
 pub const CONSENT_WITHDRAWN: &str = "consent withdrawn";
+/// Pause reason when a guardian link change ends effective consent.
+pub const GUARDIAN_LINK_CHANGED: &str =
+    "effective consent ended: a guardian link with parental responsibility changed";
+/// Pause reason when a changed date of birth ends effective consent.
+pub const BIRTH_DATE_CHANGED: &str = "effective consent ended: the date of birth changed";
 
 /// A named lifecycle transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -462,14 +467,15 @@ fn past_tense(action: Action) -> &'static str {
     }
 }
 
-/// Pauses every active mentorship of `student` with `partner` after a consent withdrawal, in the
-/// withdrawal's transaction: one `UPDATE … RETURNING`, a StatusHistory row each (reason
-/// [`CONSENT_WITHDRAWN`]). Returns the paused rows and their change events, for the caller to
-/// emit with its own.
-pub async fn pause_for_withdrawn_consent(
+/// Pauses every active mentorship of `student` with `partner` once effective consent is gone, in
+/// the transaction of the write that ended it: one `UPDATE … RETURNING`, a StatusHistory row each
+/// with `reason` ([`CONSENT_WITHDRAWN`], [`GUARDIAN_LINK_CHANGED`], [`BIRTH_DATE_CHANGED`]).
+/// Returns the paused rows and their change events, for the caller to emit with its own.
+pub async fn pause_for_lost_consent(
     txn: &DatabaseTransaction,
     student: i64,
     partner: i64,
+    reason: &'static str,
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> AppResult<(Vec<mentorship::Model>, Vec<Change>)> {
@@ -505,7 +511,7 @@ pub async fn pause_for_withdrawn_consent(
                 entity_id: row.id,
                 from: Some(ACTIVE),
                 to: PAUSED,
-                reason: Some(CONSENT_WITHDRAWN),
+                reason: Some(reason),
             },
             actor,
             at,

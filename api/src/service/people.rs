@@ -29,9 +29,9 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::consents;
 use super::upsert::{EXTERNAL_ID_TYPE, ExternalKey};
 use super::write::{self, Actor, VersionedUpdate};
+use super::{consents, mentorships};
 use crate::access::{self, PersonView, Reach, Scoped};
 use crate::auth::{Principal, Role, Viewer};
 use crate::changes::{self, Change};
@@ -1054,6 +1054,7 @@ pub async fn update_person(
         &txn,
         row.id,
         &partners_before,
+        mentorships::BIRTH_DATE_CHANGED,
         &actor,
         now,
         today,
@@ -1083,6 +1084,7 @@ pub async fn recheck(
     txn: &DatabaseTransaction,
     student: i64,
     partners_before: &[i64],
+    reason: &'static str,
     actor: &Actor,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -1091,9 +1093,10 @@ pub async fn recheck(
     let mut paused = Vec::new();
     let mut revoked = Vec::new();
     for partner in partners_before {
-        let mut revocation =
-            consents::recheck_partner_access(txn, student, *partner, true, actor, at, today)
-                .await?;
+        let mut revocation = consents::recheck_partner_access(
+            txn, student, *partner, true, reason, actor, at, today,
+        )
+        .await?;
         paused.append(&mut revocation.paused);
         events.append(&mut revocation.events);
         if revocation.access_revoked {
@@ -1610,6 +1613,7 @@ pub async fn update_guardian_link(
         &txn,
         row.student_id,
         &partners_before,
+        mentorships::GUARDIAN_LINK_CHANGED,
         &actor,
         now,
         today,
@@ -1670,6 +1674,7 @@ pub async fn delete_guardian_link(
         &txn,
         row.student_id,
         &partners_before,
+        mentorships::GUARDIAN_LINK_CHANGED,
         &actor,
         now,
         today,

@@ -530,7 +530,17 @@ async fn update_student(
         changes::UPDATE,
         version,
     ));
-    people::recheck(txn, row.id, &partners_before, actor, now, today, events).await?;
+    people::recheck(
+        txn,
+        row.id,
+        &partners_before,
+        super::mentorships::BIRTH_DATE_CHANGED,
+        actor,
+        now,
+        today,
+        events,
+    )
+    .await?;
     Ok(person::Model {
         version,
         date_last_modified: now,
