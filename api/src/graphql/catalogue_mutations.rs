@@ -20,6 +20,7 @@ use super::orgs::{Organization, SchoolFinanceType};
 use super::pathways::Cohort;
 use super::payload::{UserError, user_error};
 use crate::error::{AppResult, ResultExt};
+use crate::service::catalogue;
 use crate::service::catalogue::calendar::{self, SessionFields};
 use crate::service::catalogue::courses::{self, CohortFields, CourseFields};
 use crate::service::catalogue::orgs::{self, OrgFields};
@@ -542,7 +543,7 @@ impl CoreCatalogueMutation {
         let viewer = viewer(ctx).extend()?;
         orgs::authorize(viewer).extend()?;
         let sourced_id = input.sourced_id.clone();
-        let result = orgs::create(
+        let result = catalogue::create::<entity::org::Model>(
             db(ctx).extend()?,
             viewer,
             sourced_id.as_deref(),
@@ -570,7 +571,14 @@ impl CoreCatalogueMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Organization", "organization", input.organization.as_str())?;
-            orgs::update(db, viewer, &sid, input.expected_version, input.fields()).await
+            catalogue::update::<entity::org::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+                input.fields(),
+            )
+            .await
         }
         .await;
         finish(result, |organization, user_errors| {
@@ -596,7 +604,7 @@ impl CoreCatalogueMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Organization", "organization", input.organization.as_str())?;
-            orgs::delete(db, viewer, &sid, input.expected_version).await
+            catalogue::delete::<entity::org::Model>(db, viewer, &sid, input.expected_version).await
         }
         .await;
         finish(result, |organization, user_errors| {
@@ -620,7 +628,7 @@ impl CoreCatalogueMutation {
         let viewer = viewer(ctx).extend()?;
         calendar::authorize(viewer).extend()?;
         let sourced_id = input.sourced_id.clone();
-        let result = calendar::create(
+        let result = catalogue::create::<entity::academic_session::Model>(
             db(ctx).extend()?,
             viewer,
             sourced_id.as_deref(),
@@ -653,7 +661,14 @@ impl CoreCatalogueMutation {
                 "academicSession",
                 input.academic_session.as_str(),
             )?;
-            calendar::update(db, viewer, &sid, input.expected_version, input.fields()).await
+            catalogue::update::<entity::academic_session::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+                input.fields(),
+            )
+            .await
         }
         .await;
         finish(result, |academic_session, user_errors| {
@@ -681,7 +696,13 @@ impl CoreCatalogueMutation {
                 "academicSession",
                 input.academic_session.as_str(),
             )?;
-            calendar::delete(db, viewer, &sid, input.expected_version).await
+            catalogue::delete::<entity::academic_session::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+            )
+            .await
         }
         .await;
         finish(result, |academic_session, user_errors| {
@@ -703,7 +724,7 @@ impl CoreCatalogueMutation {
         let viewer = viewer(ctx).extend()?;
         courses::authorize_cohort(viewer).extend()?;
         let sourced_id = input.sourced_id.clone();
-        let result = courses::create_cohort(
+        let result = catalogue::create::<entity::cohort::Model>(
             db(ctx).extend()?,
             viewer,
             sourced_id.as_deref(),
@@ -728,7 +749,14 @@ impl CoreCatalogueMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Cohort", "cohort", input.cohort.as_str())?;
-            courses::update_cohort(db, viewer, &sid, input.expected_version, input.fields()).await
+            catalogue::update::<entity::cohort::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+                input.fields(),
+            )
+            .await
         }
         .await;
         finish(result, |cohort, user_errors| UpdateCohortPayload {
@@ -750,7 +778,8 @@ impl CoreCatalogueMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Cohort", "cohort", input.cohort.as_str())?;
-            courses::delete_cohort(db, viewer, &sid, input.expected_version).await
+            catalogue::delete::<entity::cohort::Model>(db, viewer, &sid, input.expected_version)
+                .await
         }
         .await;
         finish(result, |cohort, user_errors| DeleteCohortPayload {
@@ -771,7 +800,7 @@ impl CoreCatalogueMutation {
         let viewer = viewer(ctx).extend()?;
         courses::authorize_course(viewer).extend()?;
         let sourced_id = input.sourced_id.clone();
-        let result = courses::create_course(
+        let result = catalogue::create::<entity::course::Model>(
             db(ctx).extend()?,
             viewer,
             sourced_id.as_deref(),
@@ -797,7 +826,14 @@ impl CoreCatalogueMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Course", "course", input.course.as_str())?;
-            courses::update_course(db, viewer, &sid, input.expected_version, input.fields()).await
+            catalogue::update::<entity::course::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+                input.fields(),
+            )
+            .await
         }
         .await;
         finish(result, |course, user_errors| UpdateCoursePayload {
@@ -819,7 +855,8 @@ impl CoreCatalogueMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Course", "course", input.course.as_str())?;
-            courses::delete_course(db, viewer, &sid, input.expected_version).await
+            catalogue::delete::<entity::course::Model>(db, viewer, &sid, input.expected_version)
+                .await
         }
         .await;
         finish(result, |course, user_errors| DeleteCoursePayload {

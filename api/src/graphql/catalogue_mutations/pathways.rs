@@ -312,9 +312,13 @@ impl PathwayWriteMutation {
         let viewer = viewer(ctx).extend()?;
         service::authorize(viewer).extend()?;
         let sid = input.sourced_id.clone();
-        let result =
-            service::create_pathway(db(ctx).extend()?, viewer, sid.as_deref(), input.fields())
-                .await;
+        let result = crate::service::catalogue::create::<entity::pathway::Model>(
+            db(ctx).extend()?,
+            viewer,
+            sid.as_deref(),
+            input.fields(),
+        )
+        .await;
         finish(result, |pathway, user_errors| CreatePathwayPayload {
             pathway,
             user_errors,
@@ -333,7 +337,14 @@ impl PathwayWriteMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Pathway", "pathway", input.pathway.as_str())?;
-            service::update_pathway(db, viewer, &sid, input.expected_version, input.fields()).await
+            crate::service::catalogue::update::<entity::pathway::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+                input.fields(),
+            )
+            .await
         }
         .await;
         finish(result, |pathway, user_errors| UpdatePathwayPayload {
@@ -355,7 +366,13 @@ impl PathwayWriteMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("Pathway", "pathway", input.pathway.as_str())?;
-            service::delete_pathway(db, viewer, &sid, input.expected_version).await
+            crate::service::catalogue::delete::<entity::pathway::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+            )
+            .await
         }
         .await;
         finish(result, |pathway, user_errors| DeletePathwayPayload {
@@ -374,8 +391,13 @@ impl PathwayWriteMutation {
         let viewer = viewer(ctx).extend()?;
         service::authorize(viewer).extend()?;
         let sid = input.sourced_id.clone();
-        let result =
-            service::create_stage(db(ctx).extend()?, viewer, sid.as_deref(), input.fields()).await;
+        let result = crate::service::catalogue::create::<entity::pathway_stage::Model>(
+            db(ctx).extend()?,
+            viewer,
+            sid.as_deref(),
+            input.fields(),
+        )
+        .await;
         finish(result, |pathway_stage, user_errors| {
             CreatePathwayStagePayload {
                 pathway_stage,
@@ -396,7 +418,14 @@ impl PathwayWriteMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("PathwayStage", "pathwayStage", input.pathway_stage.as_str())?;
-            service::update_stage(db, viewer, &sid, input.expected_version, input.fields()).await
+            crate::service::catalogue::update::<entity::pathway_stage::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+                input.fields(),
+            )
+            .await
         }
         .await;
         finish(result, |pathway_stage, user_errors| {
@@ -420,7 +449,13 @@ impl PathwayWriteMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("PathwayStage", "pathwayStage", input.pathway_stage.as_str())?;
-            service::delete_stage(db, viewer, &sid, input.expected_version).await
+            crate::service::catalogue::delete::<entity::pathway_stage::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+            )
+            .await
         }
         .await;
         finish(result, |pathway_stage, user_errors| {
@@ -441,9 +476,13 @@ impl PathwayWriteMutation {
         let viewer = viewer(ctx).extend()?;
         service::authorize(viewer).extend()?;
         let sid = input.sourced_id.clone();
-        let result =
-            service::create_stage_course(db(ctx).extend()?, viewer, sid.as_deref(), input.fields())
-                .await;
+        let result = crate::service::catalogue::create::<entity::stage_course::Model>(
+            db(ctx).extend()?,
+            viewer,
+            sid.as_deref(),
+            input.fields(),
+        )
+        .await;
         finish(result, |stage_course, user_errors| {
             CreateStageCoursePayload {
                 stage_course,
@@ -464,8 +503,14 @@ impl PathwayWriteMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("StageCourse", "stageCourse", input.stage_course.as_str())?;
-            service::update_stage_course(db, viewer, &sid, input.expected_version, input.fields())
-                .await
+            crate::service::catalogue::update::<entity::stage_course::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+                input.fields(),
+            )
+            .await
         }
         .await;
         finish(result, |stage_course, user_errors| {
@@ -488,7 +533,13 @@ impl PathwayWriteMutation {
         let db = db(ctx).extend()?;
         let result = async {
             let sid = sourced_id_of("StageCourse", "stageCourse", input.stage_course.as_str())?;
-            service::delete_stage_course(db, viewer, &sid, input.expected_version).await
+            crate::service::catalogue::delete::<entity::stage_course::Model>(
+                db,
+                viewer,
+                &sid,
+                input.expected_version,
+            )
+            .await
         }
         .await;
         finish(result, |stage_course, user_errors| {

@@ -19,7 +19,7 @@ use async_graphql::MaybeUndefined;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use entity::{STATUS_ACTIVE, academic_session, cohort, org};
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{Writable, YEARS, in_range, in_use, patch_metadata, patch_required, required, text};
 use crate::access::{self, Reach};
@@ -351,38 +351,4 @@ impl Writable for academic_session::Model {
         }
         Ok(())
     }
-}
-
-/// Creates a session. Expected failures: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
-/// A school writer naming another organisation is `FORBIDDEN`.
-pub async fn create(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: SessionFields,
-) -> AppResult<academic_session::Model> {
-    super::create::<academic_session::Model>(db, viewer, sourced_id, fields).await
-}
-
-/// Updates a session at `expected_version` (see [`create`]; plus `VERSION_CONFLICT`,
-/// `INVALID_TRANSITION` for a tombstone, `NOT_FOUND` for an unknown one).
-pub async fn update(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-    fields: SessionFields,
-) -> AppResult<academic_session::Model> {
-    super::update::<academic_session::Model>(db, viewer, sourced_id, expected_version, fields).await
-}
-
-/// Deletes a session (a tombstone) at `expected_version`; refused while in use (see the module
-/// docs) or already deleted (`INVALID_TRANSITION`).
-pub async fn delete(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-) -> AppResult<academic_session::Model> {
-    super::delete::<academic_session::Model>(db, viewer, sourced_id, expected_version).await
 }

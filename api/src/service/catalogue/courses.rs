@@ -22,7 +22,7 @@ use entity::{
     pathway_enrollment, stage_course,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{
     MAX_CODE_CHARS, Writable, YEARS, in_range, in_use, patch, patch_metadata, patch_required,
@@ -283,40 +283,6 @@ impl Writable for course::Model {
     }
 }
 
-/// Creates a course. Expected failures: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
-/// An academicLead naming another provider is `FORBIDDEN`.
-pub async fn create_course(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: CourseFields,
-) -> AppResult<course::Model> {
-    super::create::<course::Model>(db, viewer, sourced_id, fields).await
-}
-
-/// Updates a course at `expected_version` (see [`create_course`]; plus `VERSION_CONFLICT`,
-/// `INVALID_TRANSITION` for a tombstone, `NOT_FOUND` for an unknown one).
-pub async fn update_course(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-    fields: CourseFields,
-) -> AppResult<course::Model> {
-    super::update::<course::Model>(db, viewer, sourced_id, expected_version, fields).await
-}
-
-/// Deletes a course (a tombstone) at `expected_version`; refused while in use or already
-/// deleted (`INVALID_TRANSITION`).
-pub async fn delete_course(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-) -> AppResult<course::Model> {
-    super::delete::<course::Model>(db, viewer, sourced_id, expected_version).await
-}
-
 /// The fields of a cohort write (omitted keeps, null clears).
 #[derive(Clone, Debug, Default)]
 pub struct CohortFields {
@@ -480,37 +446,4 @@ impl Writable for cohort::Model {
         }
         Ok(())
     }
-}
-
-/// Creates a cohort. Expected failures: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
-pub async fn create_cohort(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: CohortFields,
-) -> AppResult<cohort::Model> {
-    super::create::<cohort::Model>(db, viewer, sourced_id, fields).await
-}
-
-/// Updates a cohort at `expected_version` (see [`create_cohort`]; plus `VERSION_CONFLICT`,
-/// `INVALID_TRANSITION` for a tombstone, `NOT_FOUND` for an unknown one).
-pub async fn update_cohort(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-    fields: CohortFields,
-) -> AppResult<cohort::Model> {
-    super::update::<cohort::Model>(db, viewer, sourced_id, expected_version, fields).await
-}
-
-/// Deletes a cohort (a tombstone) at `expected_version`; refused while in use or already
-/// deleted (`INVALID_TRANSITION`).
-pub async fn delete_cohort(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-) -> AppResult<cohort::Model> {
-    super::delete::<cohort::Model>(db, viewer, sourced_id, expected_version).await
 }

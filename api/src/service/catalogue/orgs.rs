@@ -20,9 +20,7 @@ use entity::{
     STATUS_ACTIVE, academic_session, course, course_offering, org, pathway, person, role_assignment,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{
     Writable, extensible, in_use, patch, patch_metadata, patch_required, patch_text, string_list,
@@ -343,41 +341,6 @@ impl Writable for org::Model {
         }
         Ok(())
     }
-}
-
-/// Creates an organisation. Expected failures: `BAD_USER_INPUT` on the field at fault,
-/// `DUPLICATE` (sourcedId or identifier in use).
-pub async fn create(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: OrgFields,
-) -> AppResult<org::Model> {
-    super::create::<org::Model>(db, viewer, sourced_id, fields).await
-}
-
-/// Updates an organisation at `expected_version`. Expected failures as for [`create`], plus
-/// `VERSION_CONFLICT` and `INVALID_TRANSITION` (a tombstone); an unknown one is `NOT_FOUND`.
-pub async fn update(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-    fields: OrgFields,
-) -> AppResult<org::Model> {
-    super::update::<org::Model>(db, viewer, sourced_id, expected_version, fields).await
-}
-
-/// Deletes an organisation (a tombstone) at `expected_version`. Refused with
-/// `INVALID_TRANSITION` when already deleted or still in use (see the module docs);
-/// `VERSION_CONFLICT` when stale; `NOT_FOUND` when unknown.
-pub async fn delete(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-) -> AppResult<org::Model> {
-    super::delete::<org::Model>(db, viewer, sourced_id, expected_version).await
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use entity::{
     STATUS_ACTIVE, cohort, course, org, pathway, pathway_enrollment, pathway_stage, stage_course,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{
     MAX_CODE_CHARS, Writable, extensible, in_range, in_use, patch, patch_metadata, patch_required,
@@ -189,37 +189,6 @@ impl Writable for pathway::Model {
     }
 }
 
-/// Creates a pathway: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
-pub async fn create_pathway(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: PathwayFields,
-) -> AppResult<pathway::Model> {
-    super::create::<pathway::Model>(db, viewer, sourced_id, fields).await
-}
-
-/// Updates a pathway (plus `VERSION_CONFLICT`, `INVALID_TRANSITION` for a tombstone).
-pub async fn update_pathway(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-    fields: PathwayFields,
-) -> AppResult<pathway::Model> {
-    super::update::<pathway::Model>(db, viewer, sourced_id, expected_version, fields).await
-}
-
-/// Deletes a pathway (a tombstone); refused while in use.
-pub async fn delete_pathway(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-) -> AppResult<pathway::Model> {
-    super::delete::<pathway::Model>(db, viewer, sourced_id, expected_version).await
-}
-
 // ---------------------------------------------------------------- stages
 
 /// The fields of a stage write (omitted keeps, null clears).
@@ -378,37 +347,6 @@ impl Writable for pathway_stage::Model {
     }
 }
 
-/// Creates a pathway stage: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
-pub async fn create_stage(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: StageFields,
-) -> AppResult<pathway_stage::Model> {
-    super::create::<pathway_stage::Model>(db, viewer, sourced_id, fields).await
-}
-
-/// Updates a pathway stage (plus `VERSION_CONFLICT`, `INVALID_TRANSITION` for a tombstone).
-pub async fn update_stage(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-    fields: StageFields,
-) -> AppResult<pathway_stage::Model> {
-    super::update::<pathway_stage::Model>(db, viewer, sourced_id, expected_version, fields).await
-}
-
-/// Deletes a pathway stage (a tombstone); refused while in use.
-pub async fn delete_stage(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-) -> AppResult<pathway_stage::Model> {
-    super::delete::<pathway_stage::Model>(db, viewer, sourced_id, expected_version).await
-}
-
 // ---------------------------------------------------------------- stage courses
 
 /// The fields of a stage course write (omitted keeps).
@@ -511,35 +449,4 @@ impl Writable for stage_course::Model {
     async fn in_use(_db: &impl ConnectionTrait, _row: &Self) -> AppResult<()> {
         Ok(())
     }
-}
-
-/// Creates a stage course: `BAD_USER_INPUT` on the field at fault, `DUPLICATE`.
-pub async fn create_stage_course(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: Option<&str>,
-    fields: StageCourseFields,
-) -> AppResult<stage_course::Model> {
-    super::create::<stage_course::Model>(db, viewer, sourced_id, fields).await
-}
-
-/// Updates a stage course (plus `VERSION_CONFLICT`, `INVALID_TRANSITION` for a tombstone).
-pub async fn update_stage_course(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-    fields: StageCourseFields,
-) -> AppResult<stage_course::Model> {
-    super::update::<stage_course::Model>(db, viewer, sourced_id, expected_version, fields).await
-}
-
-/// Deletes a stage course (a tombstone).
-pub async fn delete_stage_course(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    sourced_id: &str,
-    expected_version: Option<i32>,
-) -> AppResult<stage_course::Model> {
-    super::delete::<stage_course::Model>(db, viewer, sourced_id, expected_version).await
 }
