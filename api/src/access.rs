@@ -15,10 +15,12 @@
 //! - **selfScope**: a student reads themselves; a guardian themselves and the students they have
 //!   parental responsibility for.
 //! - **aggregateOnly**: evaluators, academic leads and everyone else see no named student data.
-//! - contributorScope applies to working curriculum versions, which arrive with the curriculum.
+//! - **contributorScope** and the public reading of published curriculum are in [`curriculum`].
 //!
 //! Field-level minimisation (section 5) is in [`person_view`]; the audit of named reads in
 //! [`crate::audit`].
+
+pub mod curriculum;
 
 use chrono::{Months, NaiveDate, Utc};
 use entity::*;
@@ -804,6 +806,17 @@ pub fn scope_of_table(table: &str, viewer: &Viewer) -> AppResult<Condition> {
         "mentorship" => mentorship::Entity::scope(viewer),
         "access_audit_event" => access_audit_event::Entity::scope(viewer),
         "api_client" => api_client::Entity::scope(viewer),
+        "skill" => skill::Entity::scope(viewer),
+        "skill_map" => skill_map::Entity::scope(viewer),
+        "future_job" => future_job::Entity::scope(viewer),
+        "job_duty" => job_duty::Entity::scope(viewer),
+        "job_skill_requirement" => job_skill_requirement::Entity::scope(viewer),
+        "skill_evidence" => skill_evidence::Entity::scope(viewer),
+        "curriculum_unit" => curriculum_unit::Entity::scope(viewer),
+        "curriculum_unit_version" => curriculum_unit_version::Entity::scope(viewer),
+        "unit_contributor" => unit_contributor::Entity::scope(viewer),
+        "unit_review" => unit_review::Entity::scope(viewer),
+        "unit_skill" => unit_skill::Entity::scope(viewer),
         other => Err(AppError::internal(anyhow::anyhow!(
             "no scope for table {other}"
         ))),

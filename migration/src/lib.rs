@@ -10,6 +10,7 @@ mod m20261124_000001_tables;
 mod m20261124_000002_api_clients;
 mod m20261124_000003_access;
 mod m20261125_000004_idempotency;
+mod m20261125_000005_curriculum;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_api_clients::Migration),
             Box::new(m20261124_000003_access::Migration),
             Box::new(m20261125_000004_idempotency::Migration),
+            Box::new(m20261125_000005_curriculum::Migration),
         ]
     }
 }

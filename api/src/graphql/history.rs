@@ -69,6 +69,12 @@ impl HistoryOf for entity::mentorship::Entity {
 impl HistoryOf for entity::consent_record::Entity {
     const TYPE_NAME: &'static str = "ConsentRecord";
 }
+impl HistoryOf for entity::curriculum_unit_version::Entity {
+    const TYPE_NAME: &'static str = "CurriculumUnitVersion";
+}
+impl HistoryOf for entity::skill_map::Entity {
+    const TYPE_NAME: &'static str = "SkillMap";
+}
 
 /// Loads the status history of `E`'s rows, oldest first.
 pub struct HistoryLoader<E: HistoryOf> {

@@ -10,6 +10,9 @@ pub mod connection;
 pub mod consents;
 pub mod course_enrollment_mutations;
 pub mod courses;
+pub mod curriculum;
+pub mod curriculum_compare;
+pub mod curriculum_units;
 pub mod enrollments;
 pub mod feed;
 pub mod history;
@@ -24,6 +27,7 @@ pub mod payload;
 pub mod people;
 pub mod people_mutations;
 pub mod record;
+pub mod skills;
 pub mod statistics;
 pub mod viewer;
 
@@ -48,6 +52,8 @@ pub struct Query(
     mentorships::MentorshipsQuery,
     clients::ClientsQuery,
     feed::FeedQuery,
+    curriculum::CurriculumQuery,
+    skills::SkillsQuery,
 );
 
 /// The mutation root.

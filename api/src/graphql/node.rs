@@ -13,11 +13,15 @@ use super::clients::ApiClient;
 use super::common::{RecordStatus, decode_global_id};
 use super::connection::load_by_sourced_ids;
 use super::courses::{Course, CourseOffering};
+use super::curriculum::{
+    CurriculumUnit, CurriculumUnitVersion, UnitContributor, UnitReview, UnitSkill,
+};
 use super::enrollments::{CourseEnrollment, PathwayEnrollment};
 use super::mentorships::Mentorship;
 use super::orgs::Organization;
 use super::pathways::{Cohort, Pathway, PathwayStage, StageCourse};
 use super::people::{ConsentRecord, ExternalId, GuardianLink, Person, RoleAssignment};
+use super::skills::{FutureJob, JobDuty, JobSkillRequirement, Skill, SkillEvidence, SkillMap};
 use crate::error::{AppError, AppResult, ResultExt};
 
 type Metadata = Option<async_graphql::Json<serde_json::Value>>;
@@ -103,6 +107,17 @@ node_types!(
     Mentorship => mentorship,
     ApiClient => api_client,
     AccessAuditEvent => access_audit_event,
+    CurriculumUnit => curriculum_unit,
+    CurriculumUnitVersion => curriculum_unit_version,
+    UnitContributor => unit_contributor,
+    UnitReview => unit_review,
+    UnitSkill => unit_skill,
+    Skill => skill,
+    SkillMap => skill_map,
+    FutureJob => future_job,
+    JobDuty => job_duty,
+    JobSkillRequirement => job_skill_requirement,
+    SkillEvidence => skill_evidence,
 );
 
 /// Resolves global ids in one batch per type, keeping the order of `ids`.

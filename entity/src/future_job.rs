@@ -1,0 +1,30 @@
+//! `future_job` table: FutureJob of a skill map (DOMAIN.md area D).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "future_job")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub sourced_id: String,
+    pub status: String,
+    pub date_created: DateTimeUtc,
+    pub date_last_modified: DateTimeUtc,
+    pub version: i32,
+    pub metadata: Option<Json>,
+    pub created_by: Option<String>,
+    pub modified_by: Option<String>,
+    pub skill_map_id: i64,
+    pub code: String,
+    pub title: String,
+    pub summary: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+crate::impl_record!(Model);
