@@ -268,7 +268,7 @@ async fn add_org(
 }
 
 /// A person with no role yet.
-async fn add_person(
+pub async fn add_person(
     db: &impl ConnectionTrait,
     at: DateTime<Utc>,
     sid: &str,
@@ -296,7 +296,7 @@ async fn add_person(
     Ref::new(id, sid, "Person")
 }
 
-async fn add_role(
+pub async fn add_role(
     db: &impl ConnectionTrait,
     at: DateTime<Utc>,
     sid: &str,

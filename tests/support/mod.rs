@@ -7,6 +7,7 @@
 )]
 
 pub mod access_world;
+pub mod curriculum;
 pub mod feed;
 pub mod fixtures;
 pub mod writes_offerings;
