@@ -144,7 +144,6 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-#[expect(clippy::too_many_arguments, reason = "one expected row, spelled out")]
 fn expected(
     code: &str,
     required: i64,
