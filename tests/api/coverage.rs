@@ -630,6 +630,8 @@ async fn a_students_profile_counts_the_evidence_each_caller_may_see() {
     let office = s.app.gql(PROFILE, vars.clone(), Some(&s.admin)).await;
     let school = s.app.gql(PROFILE, vars.clone(), Some(&school_a)).await;
     let partner = s.app.gql(PROFILE, vars.clone(), Some(&partner_x)).await;
+    let mentor_x = token_of(&s.app, &s.people.mentor_x, &["mentor"], PARTNER_X);
+    let mentor = s.app.gql(PROFILE, vars.clone(), Some(&mentor_x)).await;
 
     // Assert: the office and the school see every (active) piece of evidence
     assert_eq!(profile(&office), full_profile());
@@ -651,6 +653,8 @@ async fn a_students_profile_counts_the_evidence_each_caller_may_see() {
             (1, 4, strings(&["COV-B", "COV-C", "COV-D"])),
         )
     );
+    // So does the student's mentor
+    assert_eq!(profile(&mentor), profile(&partner));
     let shared = &partner.data()["studentSkillProfile"]["requirements"][0]["evidence"][0];
     assert_eq!(shared["sharedWithPartners"], true);
 }
