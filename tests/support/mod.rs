@@ -7,6 +7,7 @@
 )]
 
 pub mod access_world;
+pub mod coverage;
 pub mod curriculum;
 pub mod feed;
 pub mod fixtures;

@@ -344,6 +344,15 @@ impl CourseOffering {
         required_enum(&self.row.state)
     }
 
+    /// The curriculum unit versions pinned when the offering started running: the published
+    /// version of each active unit of the course at that moment, for good (empty before).
+    async fn pinned_unit_versions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::curriculum::CurriculumUnitVersion>> {
+        super::coverage::pinned_unit_versions(ctx, self.row.id).await
+    }
+
     /// Every accepted lifecycle transition, oldest first: who, through which client, when and
     /// why.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<super::history::StatusChange>> {

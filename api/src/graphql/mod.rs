@@ -10,6 +10,7 @@ pub mod connection;
 pub mod consents;
 pub mod course_enrollment_mutations;
 pub mod courses;
+pub mod coverage;
 pub mod curriculum;
 pub mod curriculum_compare;
 pub mod curriculum_units;
@@ -54,6 +55,7 @@ pub struct Query(
     feed::FeedQuery,
     curriculum::CurriculumQuery,
     skills::SkillsQuery,
+    coverage::CoverageQuery,
 );
 
 /// The mutation root.

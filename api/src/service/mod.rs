@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod clients;
 pub mod consents;
 pub mod course_enrollments;
+pub mod coverage;
 pub mod curriculum;
 pub mod cursor;
 pub mod feed;

@@ -24,9 +24,9 @@
 //! Every accepted write emits a change event in its transaction, every accepted transition
 //! (and the creation, `null → planned`) writes StatusHistory; refused ones write nothing.
 //!
-//! **Not here:** reaching `running` must pin each curriculum unit's published version
-//! (DOMAIN.md area B). The curriculum tables arrive with issue 5; the pinning belongs there and
-//! is not faked here (see [`Action::Start`]).
+//! **Pinning.** Reaching `running` pins the published version of each active curriculum unit
+//! of the course (DOMAIN.md area B), in the transition's transaction
+//! ([`super::coverage::pin_published_versions`]); the pins never change afterwards.
 
 use std::collections::HashSet;
 
@@ -71,8 +71,8 @@ pub const DELIVERY_MODES: [&str; 4] = ["mode1AtProvider", "mode2SchoolBased", "o
 pub enum Action {
     /// `planned → open_for_enrolment`.
     Open,
-    /// `open_for_enrolment → running`. DOMAIN.md: "reaching running pins each unit's published
-    /// version for good"; the curriculum (issue 5) adds that pinning to this transition.
+    /// `open_for_enrolment → running`; pins each active unit's published version for good
+    /// (DOMAIN.md area B).
     Start,
     /// `running → completed`.
     Complete,
@@ -798,9 +798,11 @@ pub async fn transition(
             action.from_states().join(" or "),
         )));
     }
-    // Issue 5 (curriculum): `Action::Start` pins each unit's published version here, in this
-    // transaction. There are no curriculum tables yet, so nothing is pinned.
     let now = changes::now();
+    if action == Action::Start {
+        // DOMAIN.md area B: reaching running pins each unit's published version for good.
+        super::coverage::pin_published_versions(&txn, current.id, current.course_id, now).await?;
+    }
     let to = action.to_state();
     let version = write::update_versioned::<course_offering::Entity>(
         &txn,
