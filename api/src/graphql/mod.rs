@@ -27,6 +27,7 @@ pub mod payload;
 pub mod people;
 pub mod people_mutations;
 pub mod record;
+pub mod skill_mutations;
 pub mod skills;
 pub mod statistics;
 pub mod viewer;
@@ -54,6 +55,7 @@ pub struct Query(
     feed::FeedQuery,
     curriculum::CurriculumQuery,
     skills::SkillsQuery,
+    skill_mutations::SkillMapReviewQuery,
 );
 
 /// The mutation root.
@@ -67,6 +69,7 @@ pub struct Mutation(
     course_enrollment_mutations::CourseEnrollmentMutation,
     pathway_enrollment_mutations::PathwayEnrollmentsMutation,
     people_mutations::PeopleMutation,
+    skill_mutations::SkillsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
