@@ -28,6 +28,7 @@ mod people_write;
 mod relations;
 mod schema;
 mod scoping;
+mod skills;
 mod startup;
 mod statements;
 mod statistics;

@@ -28,6 +28,7 @@ pub mod payload;
 pub mod people;
 pub mod people_mutations;
 pub mod record;
+pub mod skill_mutations;
 pub mod skills;
 pub mod statistics;
 pub mod viewer;
@@ -56,6 +57,7 @@ pub struct Query(
     curriculum::CurriculumQuery,
     skills::SkillsQuery,
     coverage::CoverageQuery,
+    skill_mutations::SkillMapReviewQuery,
 );
 
 /// The mutation root.
@@ -69,6 +71,7 @@ pub struct Mutation(
     course_enrollment_mutations::CourseEnrollmentMutation,
     pathway_enrollment_mutations::PathwayEnrollmentsMutation,
     people_mutations::PeopleMutation,
+    skill_mutations::SkillsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

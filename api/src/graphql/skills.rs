@@ -549,14 +549,56 @@ list_inputs!(
 record_object!(
     /// A student's assessed level in a skill. Personal data: the student's school, the student
     /// and their guardians, the programme office; partners and mentors only evidence the student
-    /// chose to share, of a student they may name.
-    SkillEvidence(skill_evidence::Model)
+    /// chose to share, of a student they may name. A partner's or mentor's read of it is a
+    /// read of named student data and is written to the access audit.
+    SkillEvidence(skill_evidence::Model),
+    guarded
 );
+
+impl SkillEvidence {
+    /// Notes a partner-side read of `field` in the request's access audit (DOMAIN.md section 5
+    /// rule 5); the basis is the mentorship that lets the caller name the student.
+    fn audited(&self, ctx: &Context<'_>, field: &'static str) -> Result<()> {
+        let request = super::connection::request(ctx).extend()?;
+        if crate::access::Reach::of(&request.viewer).is_partner_side() {
+            request.audit.read(
+                "SkillEvidence",
+                self.row.id,
+                &self.row.sourced_id,
+                self.row.student_id,
+                field,
+            );
+        }
+        Ok(())
+    }
+}
 
 #[ComplexObject]
 impl SkillEvidence {
+    /// Opaque global id, accepted wherever an ID is taken.
+    pub async fn id(&self, ctx: &Context<'_>) -> Result<&async_graphql::ID> {
+        self.audited(ctx, "id")?;
+        Ok(&self.id)
+    }
+
+    /// Stable public id (OneRoster sourcedId); never personal data.
+    pub async fn sourced_id(&self, ctx: &Context<'_>) -> Result<&String> {
+        self.audited(ctx, "sourcedId")?;
+        Ok(&self.sourced_id)
+    }
+
+    /// Free extension object set by clients (at most 16 KB).
+    pub async fn metadata(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<&Option<async_graphql::Json<serde_json::Value>>> {
+        self.audited(ctx, "metadata")?;
+        Ok(&self.metadata)
+    }
+
     /// The student; null when the caller may not see them.
     async fn student(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        self.audited(ctx, "student")?;
         load_one::<person::Entity, Person>(ctx, self.row.student_id)
             .await
             .extend()
@@ -564,29 +606,34 @@ impl SkillEvidence {
 
     /// The skill.
     async fn skill(&self, ctx: &Context<'_>) -> Result<Option<Skill>> {
+        self.audited(ctx, "skill")?;
         load_one::<skill::Entity, Skill>(ctx, self.row.skill_id)
             .await
             .extend()
     }
 
     /// Level reached (1–4).
-    async fn level(&self) -> i32 {
-        self.row.level
+    async fn level(&self, ctx: &Context<'_>) -> Result<i32> {
+        self.audited(ctx, "level")?;
+        Ok(self.row.level)
     }
 
     /// Kind of evidence.
-    async fn evidence_kind(&self) -> Result<EvidenceKind> {
+    async fn evidence_kind(&self, ctx: &Context<'_>) -> Result<EvidenceKind> {
+        self.audited(ctx, "evidenceKind")?;
         required_enum(&self.row.evidence_kind)
     }
 
     /// When it was assessed.
-    async fn assessed_at(&self) -> DateTime<Utc> {
-        self.row.assessed_at
+    async fn assessed_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        self.audited(ctx, "assessedAt")?;
+        Ok(self.row.assessed_at)
     }
 
     /// Whether the student shares it with partners (their choice; false by default).
-    async fn shared_with_partners(&self) -> bool {
-        self.row.shared_with_partners
+    async fn shared_with_partners(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.audited(ctx, "sharedWithPartners")?;
+        Ok(self.row.shared_with_partners)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod offerings;
 pub mod pathway_enrollments;
 pub mod people;
 pub mod rate_limit;
+pub mod skills;
 pub mod student_upserts;
 pub mod upsert;
 pub mod write;
