@@ -26,6 +26,7 @@
 //! `stf-school-001-coord-1`, `stf-school-001-teacher-1`(`-2`), `stf-partner-ibm-coord-1`,
 //! `stf-partner-ibm-mentor-001`….
 
+mod curriculum;
 mod names;
 mod plan;
 mod rng;
