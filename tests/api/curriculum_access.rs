@@ -19,6 +19,7 @@ use integration_tests::curriculum_world::{CurriculumWorld, Row, emit_all, seed_c
 use integration_tests::feed::read_all;
 use integration_tests::fixtures::{OFFICE, PARTNER_X, SCHOOL_A, UNIT};
 use integration_tests::{TestApp, sourced_ids, spawn_app};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 /// Every new type and its root list (`None`: reachable only through `nodes` and relations).
@@ -616,6 +617,49 @@ async fn the_demo_seeds_every_version_state_both_skill_maps_and_shared_evidence(
         (evidence / 4..evidence / 2).contains(&shared),
         "{shared} of {evidence}"
     );
+    // A retired version's history is its whole path; contributors come from the partners too;
+    // running and completed offerings have pinned versions.
+    let retired = app
+        .gql_admin(
+            "query($id: ID!) { node(id: $id) { ... on CurriculumUnitVersion { state
+               statusHistory { fromState toState }
+               contributors(first: 20) { edges { node { contributionRole org { orgType } person { sourcedId } } } } } } }",
+            json!({ "id": integration_tests::global_id("CurriculumUnitVersion", "unitver-apl-mmst-1-v1") }),
+        )
+        .await;
+    let node = &retired.data()["node"];
+    assert_eq!(node["state"], json!("RETIRED"));
+    let path: Vec<&str> = node["statusHistory"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| h["toState"].as_str().expect("toState"))
+        .collect();
+    assert_eq!(
+        path,
+        ["draft", "in_review", "approved", "published", "retired"]
+    );
+    let contributors = node["contributors"]["edges"]
+        .as_array()
+        .expect("contributors");
+    assert!(
+        contributors
+            .iter()
+            .any(|c| c["node"]["org"]["orgType"] == json!("INDUSTRY_PARTNER")
+                && c["node"]["contributionRole"] == json!("CO_DEVELOPER")),
+        "{contributors:?}"
+    );
+    assert!(
+        contributors.iter().any(|c| c["node"]["person"]["sourcedId"]
+            == json!("stf-hkbu-comm-lead-1")
+            && c["node"]["contributionRole"] == json!("AUTHOR")),
+        "{contributors:?}"
+    );
+    let pins = entity::offering_unit_version::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count pins");
+    assert!(pins > 100, "{pins} pins");
     assert_eq!(
         data["curriculumUnits"]["edges"][0]["node"],
         json!({ "unitKind": "PROJECT", "course": { "courseCode": "APL-MMST" } })

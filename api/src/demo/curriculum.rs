@@ -952,3 +952,83 @@ async fn write_evidence(
     }
     sink.flush(ctx).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_skill_code_used_exists() {
+        let known = |code: &str| SKILLS.iter().any(|s| s.0 == code);
+        for job in ART_TECH_JOBS.iter().chain(ICT_JOBS.iter()) {
+            assert!((2..=3).contains(&job.duties.len()), "{}", job.code);
+            assert!((4..=6).contains(&job.requirements.len()), "{}", job.code);
+            for (code, proficiency, _) in job.requirements {
+                assert!(known(code), "{code}");
+                assert!((1..=4).contains(proficiency));
+            }
+        }
+        for unit in &UNITS {
+            for (code, _) in unit.skills {
+                assert!(known(code), "{code}");
+            }
+        }
+        let categories: std::collections::BTreeSet<&str> = SKILLS.iter().map(|s| s.3).collect();
+        assert_eq!(categories.len(), 5);
+    }
+
+    #[test]
+    fn unit_versions_follow_the_workflow_rules_and_cover_every_state() {
+        let mut states = std::collections::BTreeSet::new();
+        for unit in &UNITS {
+            let working = unit
+                .versions
+                .iter()
+                .filter(|(s, _)| {
+                    matches!(*s, "draft" | "in_review" | "changes_requested" | "approved")
+                })
+                .count();
+            let published = unit
+                .versions
+                .iter()
+                .filter(|(s, _)| *s == "published")
+                .count();
+            assert!(working <= 1 && published <= 1, "{}", unit.title);
+            for (k, (state, year)) in unit.versions.iter().enumerate() {
+                states.insert(*state);
+                if *state == "retired" {
+                    // A retired version was replaced by a later published one.
+                    assert!(
+                        unit.versions[k + 1..]
+                            .iter()
+                            .any(|(s, _)| *s == "published")
+                    );
+                }
+                if k > 0 {
+                    assert!(*year >= unit.versions[k - 1].1, "{}", unit.title);
+                }
+            }
+        }
+        assert_eq!(states.len(), 7, "{states:?}");
+    }
+
+    #[test]
+    fn a_published_version_has_the_full_path_and_a_retired_one_ends_retired() {
+        let d = dates(2021);
+        let retired_at = dates(2024).published;
+        let steps: Vec<&str> = path("retired", &d, retired_at)
+            .iter()
+            .map(|s| s.1)
+            .collect();
+        assert_eq!(
+            steps,
+            ["draft", "in_review", "approved", "published", "retired"]
+        );
+        let steps: Vec<&str> = path("withdrawn", &d, retired_at)
+            .iter()
+            .map(|s| s.1)
+            .collect();
+        assert_eq!(steps, ["draft", "withdrawn"]);
+        assert_eq!(sha256_hex(b"").len(), 64);
+    }
+}
