@@ -12,6 +12,7 @@ mod clients;
 mod consents;
 mod course_enrollments_write;
 mod coverage;
+mod curriculum_access;
 mod errors;
 mod example_client;
 mod feed;

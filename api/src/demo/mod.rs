@@ -24,8 +24,15 @@
 //! `offering-hd-ds-ict-2021`, `stu-000001`…, `grd-000001`…, and staff `stf-claptech-admin-1`,
 //! `stf-claptech-staff-1`/`-2`, `stf-hkbu-sce-lead-1`, `stf-hkbu-comm-lead-1`,
 //! `stf-school-001-coord-1`, `stf-school-001-teacher-1`(`-2`), `stf-partner-ibm-coord-1`,
-//! `stf-partner-ibm-mentor-001`….
+//! `stf-partner-ibm-mentor-001`…. The academic leads `stf-hkbu-sce-lead-1` (ICT courses) and
+//! `stf-hkbu-comm-lead-1` (Creative Media) own the demo curriculum units.
+//!
+//! Curriculum and skills ([`curriculum`]): `skill-<code>`, `skillmap-art-tech-v1` (approved, due
+//! for review), `skillmap-art-tech-v2` (draft), `skillmap-ict-v1`, `unit-apl-techbasics-1`…`4`,
+//! `unit-apl-mmst-1`…`4` (`-2` is "Storytelling for Social Good"), `unit-hd-ds-1`…`4`, their
+//! versions `unitver-<unit>-v<k>` in every workflow state, and `evidence-0000001`….
 
+mod curriculum;
 mod names;
 mod plan;
 mod rng;

@@ -27,6 +27,7 @@ pub mod stream {
     pub const STUDENT: u64 = 5;
     pub const CONSENT: u64 = 6;
     pub const MENTORSHIP: u64 = 7;
+    pub const EVIDENCE: u64 = 8;
 }
 
 /// Students per school at scale 1 (70 × 19 = 1,330).

@@ -51,6 +51,17 @@ const TABLES: &[&str] = &[
     "status_history",
     "course_enrollment",
     "mentorship",
+    "skill",
+    "skill_map",
+    "future_job",
+    "job_duty",
+    "job_skill_requirement",
+    "curriculum_unit",
+    "curriculum_unit_version",
+    "unit_contributor",
+    "unit_review",
+    "unit_skill",
+    "skill_evidence",
 ];
 
 /// A model of `entity::$module` with the common record columns filled in.
@@ -70,45 +81,46 @@ macro_rules! record {
         }
     };
 }
+pub(super) use record;
 
 /// The id of the `index`-th row a table gets in this run.
 #[derive(Clone, Copy, Debug)]
-struct Base(i64);
+pub(super) struct Base(pub(super) i64);
 
 impl Base {
-    fn id(self, index: usize) -> i64 {
+    pub(super) fn id(self, index: usize) -> i64 {
         self.0 + 1 + index as i64
     }
 }
 
 /// Sequential ids for tables whose rows nothing else references.
 #[derive(Debug)]
-struct Counter(i64);
+pub(super) struct Counter(pub(super) i64);
 
 impl Counter {
-    fn next(&mut self) -> i64 {
+    pub(super) fn next(&mut self) -> i64 {
         self.0 += 1;
         self.0
     }
 
     /// The number of rows this run has taken so far (for sourcedIds).
-    fn taken(&self, base: Base) -> i64 {
+    pub(super) fn taken(&self, base: Base) -> i64 {
         self.0 - base.0
     }
 }
 
 /// Id bases of the referenced tables.
 #[derive(Clone, Copy, Debug)]
-struct Ids {
-    org: Base,
-    session: Base,
-    pathway: Base,
-    stage: Base,
-    course: Base,
-    cohort: Base,
-    person: Base,
-    offering: Base,
-    enrollment: Base,
+pub(super) struct Ids {
+    pub(super) org: Base,
+    pub(super) session: Base,
+    pub(super) pathway: Base,
+    pub(super) stage: Base,
+    pub(super) course: Base,
+    pub(super) cohort: Base,
+    pub(super) person: Base,
+    pub(super) offering: Base,
+    pub(super) enrollment: Base,
 }
 
 impl Ids {
@@ -118,7 +130,7 @@ impl Ids {
 }
 
 /// The largest id of `table` (0 when empty).
-async fn max_id(ctx: &Ctx<'_>, table: &str) -> AppResult<Base> {
+pub(super) async fn max_id(ctx: &Ctx<'_>, table: &str) -> AppResult<Base> {
     let backend = ctx.txn.get_database_backend();
     let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
     let row = ctx
@@ -133,7 +145,7 @@ async fn max_id(ctx: &Ctx<'_>, table: &str) -> AppResult<Base> {
 }
 
 /// A UTC timestamp on `day` at `hour`:`minute`.
-fn timestamp(day: NaiveDate, hour: i64, minute: i64) -> DateTime<Utc> {
+pub(super) fn timestamp(day: NaiveDate, hour: i64, minute: i64) -> DateTime<Utc> {
     day.and_hms_opt(hour.clamp(0, 23) as u32, minute.clamp(0, 59) as u32, 0)
         .unwrap_or_default()
         .and_utc()
@@ -163,6 +175,7 @@ pub async fn write_all(ctx: &mut Ctx<'_>, plan: &Plan) -> AppResult<()> {
     write_pathway_enrollments(ctx, plan, &ids).await?;
     write_course_enrollments(ctx, plan, &ids).await?;
     write_mentorships(ctx, plan, &ids, &mentor_consents).await?;
+    super::curriculum::write_curriculum(ctx, plan, &ids).await?;
     if ctx.txn.get_database_backend() == DbBackend::Postgres {
         for table in TABLES {
             let sql = format!(
