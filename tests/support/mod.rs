@@ -8,6 +8,7 @@
 
 pub mod access_world;
 pub mod curriculum;
+pub mod curriculum_rows;
 pub mod feed;
 pub mod fixtures;
 pub mod writes_offerings;

@@ -12,6 +12,7 @@ pub mod course_enrollment_mutations;
 pub mod courses;
 pub mod curriculum;
 pub mod curriculum_compare;
+pub mod curriculum_contributions;
 pub mod curriculum_units;
 pub mod enrollments;
 pub mod feed;
@@ -54,6 +55,7 @@ pub struct Query(
     feed::FeedQuery,
     curriculum::CurriculumQuery,
     skills::SkillsQuery,
+    curriculum_contributions::CurriculumContributionsQuery,
 );
 
 /// The mutation root.
@@ -67,6 +69,7 @@ pub struct Mutation(
     course_enrollment_mutations::CourseEnrollmentMutation,
     pathway_enrollment_mutations::PathwayEnrollmentsMutation,
     people_mutations::PeopleMutation,
+    curriculum_contributions::CurriculumContributionsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
