@@ -43,8 +43,8 @@ pub async fn review(
     let curator = curator(viewer)?;
     let txn = write::begin(db).await?;
     let (version, _unit) = version_named(&txn, viewer, unit_version, "unitVersion").await?;
-    if !(curator.is_curriculum_staff() || !curator.contribution(&txn, version.id).await?.is_empty())
-    {
+    let contributes = !curator.contribution(&txn, version.id).await?.is_empty();
+    if !curator.is_curriculum_staff() && !contributes {
         return Err(AppError::Forbidden);
     }
     let reviewer = match curator.principal.person_id {
