@@ -2,7 +2,7 @@
 //! curriculum unit versions (DOMAIN.md area C), on units and versions arranged in the database.
 
 use chrono::{Duration, Utc};
-use entity::{change_event, unit_contributor, unit_review, unit_skill};
+use entity::{change_event, status_history, unit_contributor, unit_review, unit_skill};
 use integration_tests::curriculum::{CurriculumPeople, seed_curriculum_people, token_of};
 use integration_tests::curriculum_rows::*;
 use integration_tests::fixtures::{
@@ -285,7 +285,12 @@ impl Setup {
             unit_review::Entity::find()
                 .count(db)
                 .await
-                .expect("reviews"),
+                .expect("reviews")
+                + 1000
+                    * status_history::Entity::find()
+                        .count(db)
+                        .await
+                        .expect("history"),
             unit_skill::Entity::find()
                 .count(db)
                 .await
@@ -442,6 +447,15 @@ async fn adding_a_contributor_follows_who_may_and_grants_contributor_scope() {
             .await;
         ok(&resp, "addUnitContributor");
     }
+    // No token; a client of the contributing partner without `curriculum.write`.
+    let resp = s
+        .app
+        .gql(ADD, json!({ "input": input.clone() }), None)
+        .await;
+    assert_eq!(resp.error_code(), Some("UNAUTHENTICATED"), "{}", resp.body);
+    let (reader, _) = crate::consents::client_token(&s.app, PARTNER_X, "curriculum.read").await;
+    let resp = s.run(ADD, input.clone(), &reader).await;
+    assert_eq!(resp.error_code(), Some("FORBIDDEN"), "{}", resp.body);
     // An author of unit v adds to v only.
     let resp = s
         .run(
