@@ -13,6 +13,7 @@ mod consents;
 mod course_enrollments_write;
 mod coverage;
 mod curriculum_access;
+mod curriculum_contributors;
 mod errors;
 mod example_client;
 mod feed;

@@ -10,6 +10,7 @@ pub mod access_world;
 pub mod coverage;
 pub mod curriculum;
 pub mod curriculum_world;
+pub mod curriculum_rows;
 pub mod feed;
 pub mod fixtures;
 pub mod writes_offerings;

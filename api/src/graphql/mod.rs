@@ -13,6 +13,7 @@ pub mod courses;
 pub mod coverage;
 pub mod curriculum;
 pub mod curriculum_compare;
+pub mod curriculum_contributions;
 pub mod curriculum_units;
 pub mod enrollments;
 pub mod feed;
@@ -58,6 +59,7 @@ pub struct Query(
     skills::SkillsQuery,
     coverage::CoverageQuery,
     skill_mutations::SkillMapReviewQuery,
+    curriculum_contributions::CurriculumContributionsQuery,
 );
 
 /// The mutation root.
@@ -72,6 +74,7 @@ pub struct Mutation(
     pathway_enrollment_mutations::PathwayEnrollmentsMutation,
     people_mutations::PeopleMutation,
     skill_mutations::SkillsMutation,
+    curriculum_contributions::CurriculumContributionsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -271,3 +271,9 @@ pub async fn unit_named(
         .await?
         .ok_or_else(|| AppError::NotFound(UNIT.to_owned()))
 }
+
+pub mod compare;
+pub mod contributions;
+pub mod contributors;
+pub mod reviews;
+pub mod unit_skills;
