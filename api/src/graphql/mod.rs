@@ -12,6 +12,7 @@ pub mod course_enrollment_mutations;
 pub mod courses;
 pub mod curriculum;
 pub mod curriculum_compare;
+pub mod curriculum_mutations;
 pub mod curriculum_units;
 pub mod enrollments;
 pub mod feed;
@@ -67,6 +68,7 @@ pub struct Mutation(
     course_enrollment_mutations::CourseEnrollmentMutation,
     pathway_enrollment_mutations::PathwayEnrollmentsMutation,
     people_mutations::PeopleMutation,
+    curriculum_mutations::CurriculumMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

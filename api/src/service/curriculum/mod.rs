@@ -271,3 +271,6 @@ pub async fn unit_named(
         .await?
         .ok_or_else(|| AppError::NotFound(UNIT.to_owned()))
 }
+
+pub mod units;
+pub mod versions;
