@@ -11,6 +11,7 @@ mod catalogue_write;
 mod clients;
 mod consents;
 mod course_enrollments_write;
+mod curriculum_workflow;
 mod errors;
 mod example_client;
 mod feed;
