@@ -1823,3 +1823,77 @@ async fn a_stale_expected_version_is_a_conflict_for_every_transition_and_writes_
         );
     }
 }
+
+// ---------------------------------------------------------------- reading the slots
+
+fn units_query(first: usize, slots: bool) -> String {
+    let fields = if slots {
+        "publishedVersion { sourcedId } workingVersion { sourcedId }"
+    } else {
+        ""
+    };
+    format!(
+        "{{ curriculumUnits(first: {first}, orderBy: [{{ field: CODE }}]) {{ edges {{ node {{ code {fields} }} }} }} }}"
+    )
+}
+
+#[tokio::test]
+async fn published_and_working_versions_of_a_page_of_units_cost_one_statement() {
+    let app = spawn_app().await;
+    let c = cast(&app).await;
+    let t = Tokens::new(&app, &c).await;
+    for n in 0..6 {
+        let unit = format!("cu-{n}");
+        create_unit(&app, &c, &t, &unit, &format!("U{n}"), UNIT, false).await;
+        let v1 = format!("cuv-{n}-1");
+        let r = create_version(&app, &t.staff, &unit, &v1).await;
+        assert_eq!(outcome(&r, "createCurriculumUnitVersion"), "OK");
+        let id = version_row(&app.db, &v1).await.id;
+        set_state(&app.db, id, "published").await;
+        if n % 2 == 0 {
+            let r = create_version(&app, &t.staff, &unit, &format!("cuv-{n}-2")).await;
+            assert_eq!(outcome(&r, "createCurriculumUnitVersion"), "OK");
+        }
+    }
+    let read = app
+        .gql(&units_query(6, true), json!({}), Some(&t.staff))
+        .await;
+    let edges = read.data()["curriculumUnits"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 6);
+    for (n, edge) in edges.iter().enumerate() {
+        assert_eq!(
+            edge["node"]["publishedVersion"]["sourcedId"],
+            format!("cuv-{n}-1")
+        );
+        if n % 2 == 0 {
+            assert_eq!(
+                edge["node"]["workingVersion"]["sourcedId"],
+                format!("cuv-{n}-2")
+            );
+        } else {
+            assert_eq!(edge["node"]["workingVersion"], Value::Null);
+        }
+    }
+
+    let one = app
+        .statements_for(&units_query(1, true), json!({}), &t.staff)
+        .await;
+    let six = app
+        .statements_for(&units_query(6, true), json!({}), &t.staff)
+        .await;
+    let bare = app
+        .statements_for(&units_query(6, false), json!({}), &t.staff)
+        .await;
+    assert_eq!(
+        one, six,
+        "statements grew with the page: {one} for 1 unit, {six} for 6"
+    );
+    assert_eq!(
+        six,
+        bare + 1,
+        "both slots of six units: {six} statements, {bare} without them"
+    );
+}
