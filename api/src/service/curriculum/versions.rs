@@ -1100,4 +1100,52 @@ mod tests {
         assert!(learning_outcomes(&vec!["a".to_owned(); 51]).is_err());
         assert!(learning_outcomes(&["Explain".to_owned()]).is_ok());
     }
+
+    #[test]
+    fn the_content_hash_covers_content_and_skills_in_any_order() {
+        let now = chrono::Utc::now();
+        let version = curriculum_unit_version::Model {
+            id: 1,
+            sourced_id: "v".into(),
+            status: STATUS_ACTIVE.into(),
+            date_created: now,
+            date_last_modified: now,
+            version: 1,
+            metadata: None,
+            created_by: None,
+            modified_by: None,
+            unit_id: 1,
+            version_number: 1,
+            state: APPROVED.into(),
+            supersedes_id: None,
+            title: "Title".into(),
+            summary: None,
+            hours: Some(3.0),
+            learning_outcomes: Some(serde_json::json!(["a"])),
+            resources: None,
+            external_approval_ref: None,
+            content_hash: None,
+            published_at: None,
+        };
+        let skills = [
+            ("B".to_owned(), "applied".to_owned()),
+            ("A".to_owned(), "introduced".to_owned()),
+        ];
+        let reversed = [skills[1].clone(), skills[0].clone()];
+        let hash = content_hash(&version, &skills);
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, content_hash(&version, &reversed));
+        assert_ne!(hash, content_hash(&version, &skills[..1]));
+        let retitled = curriculum_unit_version::Model {
+            title: "Other".into(),
+            ..version.clone()
+        };
+        assert_ne!(hash, content_hash(&retitled, &skills));
+        // Metadata is not content.
+        let tagged = curriculum_unit_version::Model {
+            metadata: Some(serde_json::json!({ "tag": 1 })),
+            ..version.clone()
+        };
+        assert_eq!(hash, content_hash(&tagged, &skills));
+    }
 }
