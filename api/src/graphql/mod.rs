@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod curriculum;
 pub mod curriculum_compare;
 pub mod curriculum_contributions;
+pub mod curriculum_mutations;
 pub mod curriculum_units;
 pub mod enrollments;
 pub mod feed;
@@ -75,6 +76,7 @@ pub struct Mutation(
     people_mutations::PeopleMutation,
     skill_mutations::SkillsMutation,
     curriculum_contributions::CurriculumContributionsMutation,
+    curriculum_mutations::CurriculumMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

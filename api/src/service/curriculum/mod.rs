@@ -277,3 +277,5 @@ pub mod contributions;
 pub mod contributors;
 pub mod reviews;
 pub mod unit_skills;
+pub mod units;
+pub mod versions;
