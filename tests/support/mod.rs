@@ -9,8 +9,8 @@
 pub mod access_world;
 pub mod coverage;
 pub mod curriculum;
-pub mod curriculum_world;
 pub mod curriculum_rows;
+pub mod curriculum_world;
 pub mod feed;
 pub mod fixtures;
 pub mod writes_offerings;
