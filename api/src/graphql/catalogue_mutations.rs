@@ -8,9 +8,7 @@
 //! `includeDeleted: true`). Omitted update fields keep their value; an explicit null clears.
 //! References take a global id or a sourcedId.
 
-use async_graphql::{
-    Context, ID, InputObject, Json, MaybeUndefined, MergedObject, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, MergedObject, Object, Result};
 
 use super::calendar::{AcademicSession, SessionType};
 use super::common::*;
@@ -18,8 +16,8 @@ use super::connection::{db, viewer};
 use super::courses::{Course, CourseKind};
 use super::orgs::{Organization, SchoolFinanceType};
 use super::pathways::Cohort;
-use super::payload::{UserError, user_error};
-use crate::error::{AppResult, ResultExt};
+use super::payload::{finish, record_payload as payload};
+use crate::error::ResultExt;
 use crate::service::catalogue;
 use crate::service::catalogue::calendar::{self, SessionFields};
 use crate::service::catalogue::courses::{self, CohortFields, CourseFields};
@@ -43,33 +41,6 @@ fn db_text<E: DbEnum>(value: MaybeUndefined<E>) -> MaybeUndefined<&'static str> 
 /// An ID input as its text.
 fn id_text(value: MaybeUndefined<ID>) -> MaybeUndefined<String> {
     value.map_value(|id| id.0)
-}
-
-/// The payload of a write: the record, or the user error of an expected failure. Access and
-/// unexpected failures stay top-level errors.
-fn finish<M, T: From<M>, P>(
-    result: AppResult<M>,
-    make: impl FnOnce(Option<T>, Vec<UserError>) -> P,
-) -> Result<P> {
-    match result {
-        Ok(row) => Ok(make(Some(row.into()), Vec::new())),
-        Err(error) => Ok(make(None, vec![user_error(error).extend()?])),
-    }
-}
-
-macro_rules! payload {
-    ($(#[$m:meta])* $name:ident { $field:ident: $ty:ty }) => {
-        $(#[$m])*
-        #[derive(SimpleObject, Default)]
-        pub struct $name {
-            /// The record after the write (a tombstone after a delete); null when nothing was
-            /// written.
-            pub $field: Option<$ty>,
-            /// Expected failures (bad value, duplicate, stale version, refused delete); nothing
-            /// was written when there are any.
-            pub user_errors: Vec<UserError>,
-        }
-    };
 }
 
 mod pathways;

@@ -8,13 +8,13 @@
 //! one is the user error `VERSION_CONFLICT` and nothing changes. A version the caller may not
 //! read is `NOT_FOUND`; a caller who may not act is `FORBIDDEN` (top-level errors).
 
-use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result};
 
 use super::common::{DbEnum, sourced_id_of};
 use super::connection::{db, viewer};
 use super::curriculum::{CurriculumUnit, CurriculumUnitVersion, UnitKind};
-use super::payload::{UserError, user_error};
-use crate::error::{AppResult, ResultExt};
+use super::payload::{UserError, finish, record_payload as payload};
+use crate::error::ResultExt;
 use crate::service::catalogue;
 use crate::service::curriculum::units::{self, UnitFields};
 use crate::service::curriculum::versions::{
@@ -24,33 +24,6 @@ use crate::service::curriculum::versions::{
 /// A create-input field: given or omitted.
 fn given<T>(value: Option<T>) -> MaybeUndefined<T> {
     value.map_or(MaybeUndefined::Undefined, MaybeUndefined::Value)
-}
-
-/// The payload of a write: the record, or the user error of an expected failure. Access and
-/// unexpected failures stay top-level errors.
-fn finish<M, T: From<M>, P>(
-    result: AppResult<M>,
-    make: impl FnOnce(Option<T>, Vec<UserError>) -> P,
-) -> Result<P> {
-    match result {
-        Ok(row) => Ok(make(Some(row.into()), Vec::new())),
-        Err(error) => Ok(make(None, vec![user_error(error).extend()?])),
-    }
-}
-
-macro_rules! payload {
-    ($(#[$m:meta])* $name:ident { $field:ident: $ty:ty }) => {
-        $(#[$m])*
-        #[derive(SimpleObject, Default)]
-        pub struct $name {
-            /// The record after the write (a tombstone after a delete); null when nothing was
-            /// written.
-            pub $field: Option<$ty>,
-            /// Expected failures (bad value, duplicate, stale version, illegal transition);
-            /// nothing was written when there are any.
-            pub user_errors: Vec<UserError>,
-        }
-    };
 }
 
 // ---------------------------------------------------------------- units

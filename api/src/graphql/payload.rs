@@ -187,3 +187,34 @@ pub fn failed<P: Default>(
     set(&mut payload, user_error(error).extend()?);
     Ok(payload)
 }
+
+/// The payload of a write: the record, or the user error of an expected failure. Access and
+/// unexpected failures (and `NOT_FOUND`) stay top-level errors.
+pub fn finish<M, T: From<M>, P>(
+    result: crate::error::AppResult<M>,
+    make: impl FnOnce(Option<T>, Vec<UserError>) -> P,
+) -> async_graphql::Result<P> {
+    use crate::error::ResultExt;
+    match result {
+        Ok(row) => Ok(make(Some(row.into()), Vec::new())),
+        Err(error) => Ok(make(None, vec![user_error(error).extend()?])),
+    }
+}
+
+/// Declares the payload of a record write: the record (null when nothing was written) and the
+/// user errors.
+macro_rules! record_payload {
+    ($(#[$m:meta])* $name:ident { $field:ident: $ty:ty }) => {
+        $(#[$m])*
+        #[derive(async_graphql::SimpleObject, Default)]
+        pub struct $name {
+            /// The record after the write (a tombstone after a delete); null when nothing was
+            /// written.
+            pub $field: Option<$ty>,
+            /// Expected failures (bad value, duplicate, stale version, illegal transition or
+            /// state); nothing was written when there are any.
+            pub user_errors: Vec<$crate::graphql::payload::UserError>,
+        }
+    };
+}
+pub(crate) use record_payload;

@@ -8,16 +8,14 @@
 //! Omitted update fields keep their value; an explicit null clears. References take a global
 //! id or a sourcedId.
 
-use async_graphql::{
-    Context, ID, InputObject, Json, MaybeUndefined, MergedObject, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, MergedObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{future_job, job_duty, job_skill_requirement, skill, skill_map};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::common::*;
 use super::connection::{Conn, ListArgs, db, viewer};
-use super::payload::{UserError, user_error};
+use super::payload::{finish, record_payload as payload};
 use super::record::{list, page_cost};
 use super::skills::{
     EvidenceKind, FutureJob, JobDuty, JobSkillRequirement, RequirementImportance, Skill,
@@ -61,33 +59,6 @@ fn id_text(value: MaybeUndefined<ID>) -> MaybeUndefined<String> {
 /// The sourcedId of the record an `id` input names.
 fn sid(type_name: &str, id: &ID) -> AppResult<String> {
     sourced_id_of(type_name, "id", id.as_str())
-}
-
-/// The payload of a write: the record, or the user error of an expected failure. Access and
-/// unexpected failures (and `NOT_FOUND`) stay top-level errors.
-fn finish<M, T: From<M>, P>(
-    result: AppResult<M>,
-    make: impl FnOnce(Option<T>, Vec<UserError>) -> P,
-) -> Result<P> {
-    match result {
-        Ok(row) => Ok(make(Some(row.into()), Vec::new())),
-        Err(error) => Ok(make(None, vec![user_error(error).extend()?])),
-    }
-}
-
-macro_rules! payload {
-    ($(#[$m:meta])* $name:ident { $field:ident: $ty:ty }) => {
-        $(#[$m])*
-        #[derive(SimpleObject, Default)]
-        pub struct $name {
-            /// The record after the write (a tombstone after a delete); null when nothing was
-            /// written.
-            pub $field: Option<$ty>,
-            /// Expected failures (bad value, duplicate, stale version, illegal state); nothing
-            /// was written when there are any.
-            pub user_errors: Vec<UserError>,
-        }
-    };
 }
 
 macro_rules! delete_input {

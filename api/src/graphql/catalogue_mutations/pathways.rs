@@ -1,14 +1,14 @@
 //! Writing pathways, pathway stages and stage courses (DOMAIN.md area B). Rules and roles are
 //! in [`crate::service::catalogue::pathways`].
 
-use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result};
 
 use super::{db_text, finish, given, id_text, json};
 use crate::error::ResultExt;
 use crate::graphql::common::*;
 use crate::graphql::connection::{db, viewer};
 use crate::graphql::pathways::{CourseRequirement, Pathway, PathwayStage, StageCourse, StageLevel};
-use crate::graphql::payload::UserError;
+use crate::graphql::payload::record_payload as payload;
 use crate::service::catalogue::pathways::{
     self as service, PathwayFields, StageCourseFields, StageFields,
 };
