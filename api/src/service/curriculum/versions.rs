@@ -684,26 +684,56 @@ async fn may_act(
     })
 }
 
+/// The published content of a version, as hashed.
+#[derive(Clone, Copy, Debug)]
+pub struct Content<'a> {
+    pub title: &'a str,
+    pub summary: Option<&'a str>,
+    pub hours: Option<f64>,
+    pub learning_outcomes: Option<&'a serde_json::Value>,
+    pub resources: Option<&'a serde_json::Value>,
+}
+
+impl<'a> Content<'a> {
+    pub fn of(version: &'a curriculum_unit_version::Model) -> Self {
+        Content {
+            title: &version.title,
+            summary: version.summary.as_deref(),
+            hours: version.hours,
+            learning_outcomes: version.learning_outcomes.as_ref(),
+            resources: version.resources.as_ref(),
+        }
+    }
+
+    /// The SHA-256 (hex) of the canonical JSON of this content and the (skill code, coverage)
+    /// pairs, in any order.
+    pub fn hash(self, skills: &[(String, String)]) -> String {
+        let mut skills = skills.to_vec();
+        skills.sort();
+        let list =
+            |v: Option<&serde_json::Value>| v.cloned().unwrap_or_else(|| serde_json::json!([]));
+        let canonical = serde_json::json!({
+            "hours": self.hours,
+            "learningOutcomes": list(self.learning_outcomes),
+            "resources": list(self.resources),
+            "skills": skills
+                .iter()
+                .map(|(code, coverage)| serde_json::json!({ "code": code, "coverage": coverage }))
+                .collect::<Vec<_>>(),
+            "summary": self.summary,
+            "title": self.title,
+        });
+        let digest = ring::digest::digest(&ring::digest::SHA256, canonical.to_string().as_bytes());
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// The SHA-256 (hex) of the canonical JSON of a version's content and skills.
 pub fn content_hash(
     version: &curriculum_unit_version::Model,
     skills: &[(String, String)],
 ) -> String {
-    let mut skills = skills.to_vec();
-    skills.sort();
-    let canonical = serde_json::json!({
-        "hours": version.hours,
-        "learningOutcomes": version.learning_outcomes.clone().unwrap_or_else(|| serde_json::json!([])),
-        "resources": version.resources.clone().unwrap_or_else(|| serde_json::json!([])),
-        "skills": skills
-            .iter()
-            .map(|(code, coverage)| serde_json::json!({ "code": code, "coverage": coverage }))
-            .collect::<Vec<_>>(),
-        "summary": version.summary,
-        "title": version.title,
-    });
-    let digest = ring::digest::digest(&ring::digest::SHA256, canonical.to_string().as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    Content::of(version).hash(skills)
 }
 
 /// The (skill code, coverage) pairs of a version's active unit skills.
