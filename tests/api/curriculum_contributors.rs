@@ -706,15 +706,41 @@ async fn removing_a_contributor_keeps_the_last_author() {
         (row["status"].clone(), row["version"].clone()),
         (json!("TOBEDELETED"), json!(2))
     );
+    // Partner X had no other contributor row on the draft: it loses contributorScope, so its
+    // principals get accessRevoked for the draft and what they read through it (the unit stays
+    // visible through its published version).
+    let event =
+        |t: &str, sid: &str, op: &str, v: i32| (t.to_owned(), sid.to_owned(), op.to_owned(), v);
     assert_eq!(
         s.events_since(seq).await,
-        vec![(
-            "UnitContributor".to_owned(),
-            "uc-expert".to_owned(),
-            "delete".to_owned(),
-            2
-        )]
+        vec![
+            event("UnitContributor", "uc-expert", "delete", 2),
+            event("CurriculumUnitVersion", "u-v2", "accessRevoked", 1),
+            event("UnitContributor", "uc-author", "accessRevoked", 1),
+        ]
     );
+    let after = seq.to_string();
+    let revoked = |page: &integration_tests::feed::FeedPage| -> Vec<String> {
+        page.events
+            .iter()
+            .filter(|e| e.kind == "AccessRevoked")
+            .map(|e| e.label())
+            .collect()
+    };
+    let x_page =
+        integration_tests::feed::changes(&s.app, &s.coordinator_x(), Some(&after), None, None, 100)
+            .await;
+    assert_eq!(
+        revoked(&x_page),
+        [
+            "AccessRevoked:CurriculumUnitVersion:u-v2",
+            "AccessRevoked:UnitContributor:uc-author"
+        ]
+    );
+    let y_page =
+        integration_tests::feed::changes(&s.app, &s.coordinator_y(), Some(&after), None, None, 100)
+            .await;
+    assert!(revoked(&y_page).is_empty(), "{y_page:?}");
     // The mentor no longer reads the draft; removing again is refused.
     assert!(!s.reads(&s.u_v2, &s.mentor_x()).await);
     let resp = s.run(REMOVE, input(&s.expert_row, None), &s.staff()).await;

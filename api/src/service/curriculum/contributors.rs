@@ -421,6 +421,7 @@ pub async fn remove(
         now,
     )
     .await?;
+    revoke_lost_access(&txn, &row, &version, now).await?;
     let removed = unit_contributor::Entity::find_by_id(row.id)
         .one(&txn)
         .await?
@@ -428,4 +429,110 @@ pub async fn remove(
     txn.commit().await?;
     tracing::info!(unit_contributor.sourced_id = %removed.sourced_id, "unit contributor removed");
     Ok(removed)
+}
+
+/// After `removed` is tombstoned: when its organisation has no other active contributor row on
+/// the version and the version is not public, that organisation has lost contributorScope on
+/// it. Its principals get `accessRevoked` for the version and the records they read through it
+/// (its contributors, unit skills and reviews, and the unit when nothing else of it stays
+/// visible to them), so a partner system mirroring the feed purges its copy (API.md section 7).
+async fn revoke_lost_access(
+    db: &impl ConnectionTrait,
+    removed: &unit_contributor::Model,
+    version: &entity::curriculum_unit_version::Model,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    use entity::{curriculum_unit, curriculum_unit_version, unit_review, unit_skill};
+
+    use crate::access::curriculum::PUBLIC_VERSION_STATES;
+
+    let org = removed.org_id;
+    if PUBLIC_VERSION_STATES.contains(&version.state.as_str())
+        || unit_contributor::Entity::find()
+            .filter(unit_contributor::Column::UnitVersionId.eq(version.id))
+            .filter(unit_contributor::Column::OrgId.eq(org))
+            .filter(unit_contributor::Column::Status.eq(STATUS_ACTIVE))
+            .count(db)
+            .await?
+            > 0
+    {
+        return Ok(());
+    }
+    let revoked =
+        |entity_type: &'static str, id: i64, sourced_id: &str, version: i32| changes::Change {
+            entity_type,
+            entity_id: id,
+            sourced_id: sourced_id.to_owned(),
+            operation: changes::ACCESS_REVOKED,
+            version,
+            audience_org_id: Some(org),
+        };
+    let mut events = vec![revoked(
+        super::VERSION,
+        version.id,
+        &version.sourced_id,
+        version.version,
+    )];
+    for row in unit_contributor::Entity::find()
+        .filter(unit_contributor::Column::UnitVersionId.eq(version.id))
+        .filter(unit_contributor::Column::Status.eq(STATUS_ACTIVE))
+        .all(db)
+        .await?
+    {
+        events.push(revoked(CONTRIBUTOR, row.id, &row.sourced_id, row.version));
+    }
+    for row in unit_skill::Entity::find()
+        .filter(unit_skill::Column::UnitVersionId.eq(version.id))
+        .filter(unit_skill::Column::Status.eq(STATUS_ACTIVE))
+        .all(db)
+        .await?
+    {
+        events.push(revoked(
+            super::UNIT_SKILL,
+            row.id,
+            &row.sourced_id,
+            row.version,
+        ));
+    }
+    for row in unit_review::Entity::find()
+        .filter(unit_review::Column::UnitVersionId.eq(version.id))
+        .all(db)
+        .await?
+    {
+        events.push(revoked(super::REVIEW, row.id, &row.sourced_id, row.version));
+    }
+    // The unit stays visible with a public version, or another version the org contributes to.
+    let still_contributing = Query::select()
+        .column(unit_contributor::Column::UnitVersionId)
+        .from(unit_contributor::Entity)
+        .and_where(unit_contributor::Column::OrgId.eq(org))
+        .and_where(unit_contributor::Column::Status.eq(STATUS_ACTIVE))
+        .to_owned();
+    let unit_visible = curriculum_unit_version::Entity::find()
+        .filter(curriculum_unit_version::Column::UnitId.eq(version.unit_id))
+        .filter(curriculum_unit_version::Column::Status.eq(STATUS_ACTIVE))
+        .filter(
+            Condition::any()
+                .add(
+                    curriculum_unit_version::Column::State
+                        .is_in(PUBLIC_VERSION_STATES.iter().copied()),
+                )
+                .add(curriculum_unit_version::Column::Id.in_subquery(still_contributing)),
+        )
+        .count(db)
+        .await?
+        > 0;
+    if !unit_visible
+        && let Some(unit) = curriculum_unit::Entity::find_by_id(version.unit_id)
+            .one(db)
+            .await?
+    {
+        events.push(revoked(
+            super::UNIT,
+            unit.id,
+            &unit.sourced_id,
+            unit.version,
+        ));
+    }
+    write::emit(db, &events, at).await
 }
