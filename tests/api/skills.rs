@@ -1206,6 +1206,13 @@ async fn skill_evidence_is_recorded_by_schools_and_shared_only_by_the_student() 
         3
     );
     assert_eq!(evidence_list(&app, &t.partner).await, Vec::<String>::new());
+    let revoked_to: Vec<Option<i64>> = events(&app)
+        .await
+        .iter()
+        .filter(|e| e.operation == "accessRevoked" && e.sourced_id == "ev-a0")
+        .map(|e| e.audience_org_id)
+        .collect();
+    assert_eq!(revoked_to, vec![Some(world.partners[0].id)]);
     let admin = mutate(
         &app,
         Some(&t.admin),
@@ -1281,7 +1288,14 @@ async fn skill_evidence_is_recorded_by_schools_and_shared_only_by_the_student() 
     assert_eq!(
         ops,
         vec![
-            "create 1", "update 2", "update 3", "update 4", "update 5", "delete 6"
+            "create 1",
+            "update 2",
+            "update 3",
+            // Unsharing revokes partner X's view (its mentorship names the student).
+            "accessRevoked 3",
+            "update 4",
+            "update 5",
+            "delete 6"
         ]
     );
 }

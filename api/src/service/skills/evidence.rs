@@ -227,12 +227,62 @@ async fn write_columns(
         now,
     )
     .await?;
+    let was_shared = row.shared_with_partners;
     let row = skill_evidence::Entity::find_by_id(row.id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(EVIDENCE.to_owned()))?;
+    if was_shared && !row.shared_with_partners {
+        revoke_from_partners(&txn, &row, now).await?;
+    }
     txn.commit().await?;
     Ok(row)
+}
+
+/// Evidence no longer shared leaves the view of every partner that could name the student (a
+/// live mentorship and effective consent): each gets `accessRevoked` for it, so a partner mirror purges its copy.
+async fn revoke_from_partners(
+    db: &impl ConnectionTrait,
+    row: &skill_evidence::Model,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    use entity::mentorship;
+    let mut partners: Vec<i64> = mentorship::Entity::find()
+        .filter(mentorship::Column::StudentId.eq(row.student_id))
+        .filter(mentorship::Column::Status.eq(STATUS_ACTIVE))
+        .filter(mentorship::Column::State.is_in(access::LIVE_MENTORSHIP))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.partner_org_id)
+        .collect();
+    partners.sort_unstable();
+    partners.dedup();
+    // Only the partners that could see it: those that may name the student (consent included).
+    let mut named = Vec::new();
+    for org in partners {
+        if person::Entity::find()
+            .filter(person::Column::Id.eq(row.student_id))
+            .filter(access::partner_named_students(org))
+            .one(db)
+            .await?
+            .is_some()
+        {
+            named.push(org);
+        }
+    }
+    let events: Vec<changes::Change> = named
+        .into_iter()
+        .map(|org| changes::Change {
+            entity_type: EVIDENCE,
+            entity_id: row.id,
+            sourced_id: row.sourced_id.clone(),
+            operation: changes::ACCESS_REVOKED,
+            version: row.version,
+            audience_org_id: Some(org),
+        })
+        .collect();
+    write::emit(db, &events, at).await
 }
 
 /// Changes the level, kind, assessment time or metadata of evidence.
