@@ -14,6 +14,7 @@ mod course_enrollments_write;
 mod coverage;
 mod curriculum_access;
 mod curriculum_contributors;
+mod curriculum_example;
 mod curriculum_workflow;
 mod errors;
 mod example_client;
