@@ -9,6 +9,7 @@ use integration_tests::fixtures::{
 };
 use integration_tests::writes_offerings::add_offering;
 use integration_tests::{GqlResponse, TestApp, spawn_app};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 struct Setup {
@@ -760,4 +761,54 @@ async fn coverage_and_profiles_cost_the_same_statements_on_a_small_and_a_larger_
     assert!(small[..4].iter().all(|n| *n <= 9), "{small:?}");
     assert!(small[4] <= 7, "{small:?}");
     assert_eq!(pins_small, pins_large);
+}
+
+#[tokio::test]
+async fn a_partners_profile_audits_every_evidence_row_it_counts_even_when_only_counts_are_selected()
+{
+    // Arrange
+    let s = arrange().await;
+    let partner_x = token_of(
+        &s.app,
+        &s.people.coordinator_x,
+        &["partnerCoordinator"],
+        PARTNER_X,
+    );
+    let query = "query ($student: ID!, $job: ID!) { studentSkillProfile(student: $student, job: $job) { metCount requiredCount } }";
+    let vars = json!({ "student": s.cov.student.gid(), "job": s.cov.job1.gid() });
+
+    // Act
+    let partner = s.app.gql(query, vars.clone(), Some(&partner_x)).await;
+    let office = s.app.gql(query, vars, Some(&s.admin)).await;
+
+    // Assert: the partner's counts came from the two shared pieces, and both reads are audited;
+    // the programme office is not audited.
+    assert_eq!(
+        partner.data()["studentSkillProfile"]["metCount"],
+        1,
+        "{}",
+        partner.body
+    );
+    assert_eq!(
+        office.data()["studentSkillProfile"]["metCount"],
+        3,
+        "{}",
+        office.body
+    );
+    let mut audited: Vec<(String, String)> = entity::access_audit_event::Entity::find()
+        .all(&s.app.db)
+        .await
+        .expect("audit events")
+        .into_iter()
+        .filter(|e| e.entity_type == "SkillEvidence")
+        .map(|e| (e.entity_sourced_id, e.basis_type))
+        .collect();
+    audited.sort();
+    assert_eq!(
+        audited,
+        vec![
+            ("ev-a3".to_owned(), "mentorship".to_owned()),
+            ("ev-b1".to_owned(), "mentorship".to_owned()),
+        ]
+    );
 }

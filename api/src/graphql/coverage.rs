@@ -335,9 +335,17 @@ impl CoverageQuery {
         job: ID,
     ) -> Result<StudentJobReadiness> {
         let viewer = viewer(ctx).extend()?;
-        service::coverage::student_readiness(db(ctx).extend()?, viewer, &student, &job)
-            .await
-            .map(StudentJobReadiness)
-            .extend()
+        let readiness =
+            service::coverage::student_readiness(db(ctx).extend()?, viewer, &student, &job)
+                .await
+                .extend()?;
+        // `level`, `met` and the counts are computed from the evidence: a partner-side caller
+        // reads each evidence level whatever it selects, so each is audited here.
+        for requirement in &readiness.requirements {
+            for row in &requirement.evidence {
+                SkillEvidence::from(row.clone()).audited(ctx, "level")?;
+            }
+        }
+        Ok(StudentJobReadiness(readiness))
     }
 }

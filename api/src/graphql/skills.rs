@@ -558,7 +558,7 @@ record_object!(
 impl SkillEvidence {
     /// Notes a partner-side read of `field` in the request's access audit (DOMAIN.md section 5
     /// rule 5); the basis is the mentorship that lets the caller name the student.
-    fn audited(&self, ctx: &Context<'_>, field: &'static str) -> Result<()> {
+    pub(crate) fn audited(&self, ctx: &Context<'_>, field: &'static str) -> Result<()> {
         let request = super::connection::request(ctx).extend()?;
         if crate::access::Reach::of(&request.viewer).is_partner_side() {
             request.audit.read(
