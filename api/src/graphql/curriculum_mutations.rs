@@ -13,7 +13,7 @@ use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Resu
 use super::common::{DbEnum, sourced_id_of};
 use super::connection::{db, viewer};
 use super::curriculum::{CurriculumUnit, CurriculumUnitVersion, UnitKind};
-use super::payload::{UserError, finish, record_payload as payload};
+use super::payload::{UserError, finish, record_payload as payload, transition_input};
 use crate::error::ResultExt;
 use crate::service::catalogue;
 use crate::service::curriculum::units::{self, UnitFields};
@@ -172,32 +172,20 @@ payload!(
     /// The result of `updateCurriculumUnitVersion`.
     UpdateCurriculumUnitVersionPayload { curriculum_unit_version: CurriculumUnitVersion }
 );
-macro_rules! plain_transition {
-    ($(#[$m:meta])* $input:ident) => {
-        $(#[$m])*
-        #[derive(InputObject)]
-        pub struct $input {
-            /// The version (global id or sourcedId).
-            pub id: ID,
-            /// The version last read; another current version is `VERSION_CONFLICT`.
-            pub expected_version: Option<i32>,
-            /// Why (at most 1,000 characters), kept in the status history.
-            pub reason: Option<String>,
-        }
-    };
-}
-
-plain_transition!(
+transition_input!(
     /// Submitting a version for review.
-    SubmitCurriculumUnitVersionInput
+    SubmitCurriculumUnitVersionInput,
+    "version"
 );
-plain_transition!(
+transition_input!(
     /// Retiring a published version.
-    RetireCurriculumUnitVersionInput
+    RetireCurriculumUnitVersionInput,
+    "version"
 );
-plain_transition!(
+transition_input!(
     /// Withdrawing a draft or changes-requested version.
-    WithdrawCurriculumUnitVersionInput
+    WithdrawCurriculumUnitVersionInput,
+    "version"
 );
 payload!(
     /// The result of `submitCurriculumUnitVersion`.

@@ -218,3 +218,22 @@ macro_rules! record_payload {
     };
 }
 pub(crate) use record_payload;
+
+/// Declares the input of a plain lifecycle transition: the record (`id`), the version read and
+/// the reason. `$what` names the record in the field's description.
+macro_rules! transition_input {
+    ($(#[$m:meta])* $name:ident, $what:literal) => {
+        $(#[$m])*
+        #[derive(async_graphql::InputObject)]
+        pub struct $name {
+            #[doc = concat!("The ", $what, " (global id or sourcedId).")]
+            pub id: async_graphql::ID,
+            /// The version last read; another current version is `VERSION_CONFLICT` and nothing
+            /// changes. Without it the write applies to the current version.
+            pub expected_version: Option<i32>,
+            /// Why (at most 1,000 characters); kept in the status history.
+            pub reason: Option<String>,
+        }
+    };
+}
+pub(crate) use transition_input;

@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, Condition};
 
 use super::common::*;
 use super::connection::{Conn, ListArgs, db, viewer};
-use super::payload::{finish, record_payload as payload};
+use super::payload::{finish, record_payload as payload, transition_input};
 use super::record::{list, page_cost};
 use super::skills::{
     EvidenceKind, FutureJob, JobDuty, JobSkillRequirement, RequirementImportance, Skill,
@@ -175,33 +175,20 @@ delete_input!(
     DeleteSkillMapInput, "skill map version"
 );
 
-macro_rules! transition_input {
-    ($(#[$m:meta])* $name:ident) => {
-        $(#[$m])*
-        #[derive(InputObject)]
-        pub struct $name {
-            /// The skill map version (global id or sourcedId).
-            pub id: ID,
-            /// The version last read; another current version is `VERSION_CONFLICT` and nothing
-            /// changes. Without it the write applies to the current version.
-            pub expected_version: Option<i32>,
-            /// Why (at most 1,000 characters); kept in the status history.
-            pub reason: Option<String>,
-        }
-    };
-}
-
 transition_input!(
     /// Submits a draft skill map for approval.
-    SubmitSkillMapInput
+    SubmitSkillMapInput,
+    "skill map version"
 );
 transition_input!(
     /// Returns a skill map in review to draft.
-    ReturnSkillMapToDraftInput
+    ReturnSkillMapToDraftInput,
+    "skill map version"
 );
 transition_input!(
     /// Approves a skill map in review.
-    ApproveSkillMapInput
+    ApproveSkillMapInput,
+    "skill map version"
 );
 
 payload!(
